@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * drm_userptr: GEM objects backed by user memory, kept coherent with the CPU
+ * page tables through one mmu_interval_notifier per object.
+ *
+ * Copyright (c) 2026 The drm-userptr authors
+ */
+#ifndef __DRM_USERPTR_H__
+#define __DRM_USERPTR_H__
+
+#include <linux/atomic.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+struct dma_resv;
+struct mm_struct;
+struct page;
+struct seq_file;
+
+/* Flags of drm_userptr_init(); values are i915's uapi values. */
+#define DRM_USERPTR_READ_ONLY		0x1
+#define DRM_USERPTR_PROBE		0x2
+#define DRM_USERPTR_UNSYNCHRONIZED	0x80000000u
+
+/**
+ * DRM_USERPTR_MAX_SIZE - largest object drm_userptr_init() accepts
+ *
+ * 4 GiB: bigger than any Mesa import in practice, and small enough that the
+ * per-object page array (8 bytes a page) stays a single kvmalloc.
+ */
+#define DRM_USERPTR_MAX_SIZE		(4ULL << 30)
+
+/**
+ * enum drm_userptr_backing - how a device holds the pages of its objects
+ * @DRM_USERPTR_BACKING_PINNED: pin_user_pages_fast(FOLL_LONGTERM); the pins
+ *	are dropped by the invalidation callback once the device is idle.
+ * @DRM_USERPTR_BACKING_UNPINNED: hmm_range_fault(); no page reference is
+ *	held, the pfns are valid only while the notifier sequence matches.
+ */
+enum drm_userptr_backing {
+	DRM_USERPTR_BACKING_PINNED = 0,
+	DRM_USERPTR_BACKING_UNPINNED = 1,
+};
+
+/**
+ * enum drm_userptr_stat - counters kept per &struct drm_userptr_device
+ * @DRM_USERPTR_STAT_OBJECTS: live objects.
+ * @DRM_USERPTR_STAT_PINNED_PAGES: pages currently pinned.
+ * @DRM_USERPTR_STAT_ACQUIRES: successful page acquisitions.
+ * @DRM_USERPTR_STAT_ACQUIRED_PAGES: pages acquired in total.
+ * @DRM_USERPTR_STAT_REVALIDATIONS: validations that found the pages current.
+ * @DRM_USERPTR_STAT_RETRIES: acquisitions redone after a collision.
+ * @DRM_USERPTR_STAT_SUBMIT_RETRIES: submissions whose final check collided.
+ * @DRM_USERPTR_STAT_EBUSY: validations that gave up with -EBUSY.
+ * @DRM_USERPTR_STAT_INVALIDATIONS: invalidation callbacks that hit an object.
+ * @DRM_USERPTR_STAT_INV_UNMAP: ... of which for MMU_NOTIFY_UNMAP.
+ * @DRM_USERPTR_STAT_INV_CLEAR: ... MMU_NOTIFY_CLEAR (zap, madvise, COW).
+ * @DRM_USERPTR_STAT_INV_PROTECTION: ... MMU_NOTIFY_PROTECTION_VMA/PAGE.
+ * @DRM_USERPTR_STAT_INV_SOFT_DIRTY: ... MMU_NOTIFY_SOFT_DIRTY.
+ * @DRM_USERPTR_STAT_INV_RELEASE: ... MMU_NOTIFY_RELEASE (mm exit).
+ * @DRM_USERPTR_STAT_INV_MIGRATE: ... MMU_NOTIFY_MIGRATE.
+ * @DRM_USERPTR_STAT_INV_EXCLUSIVE: ... MMU_NOTIFY_EXCLUSIVE.
+ * @DRM_USERPTR_STAT_INV_WAITS: invalidations that waited for device fences.
+ * @DRM_USERPTR_STAT_NONBLOCK_OK: non-blockable invalidations completed.
+ * @DRM_USERPTR_STAT_NONBLOCK_REFUSED: non-blockable invalidations refused.
+ * @DRM_USERPTR_STAT_COUNT: number of counters.
+ */
+enum drm_userptr_stat {
+	DRM_USERPTR_STAT_OBJECTS,
+	DRM_USERPTR_STAT_PINNED_PAGES,
+	DRM_USERPTR_STAT_ACQUIRES,
+	DRM_USERPTR_STAT_ACQUIRED_PAGES,
+	DRM_USERPTR_STAT_REVALIDATIONS,
+	DRM_USERPTR_STAT_RETRIES,
+	DRM_USERPTR_STAT_SUBMIT_RETRIES,
+	DRM_USERPTR_STAT_EBUSY,
+	DRM_USERPTR_STAT_INVALIDATIONS,
+	DRM_USERPTR_STAT_INV_UNMAP,
+	DRM_USERPTR_STAT_INV_CLEAR,
+	DRM_USERPTR_STAT_INV_PROTECTION,
+	DRM_USERPTR_STAT_INV_SOFT_DIRTY,
+	DRM_USERPTR_STAT_INV_RELEASE,
+	DRM_USERPTR_STAT_INV_MIGRATE,
+	DRM_USERPTR_STAT_INV_EXCLUSIVE,
+	DRM_USERPTR_STAT_INV_WAITS,
+	DRM_USERPTR_STAT_NONBLOCK_OK,
+	DRM_USERPTR_STAT_NONBLOCK_REFUSED,
+	DRM_USERPTR_STAT_COUNT,
+};
+
+/**
+ * struct drm_userptr_device - per-device state shared by its userptr objects
+ */
+struct drm_userptr_device {
+	/**
+	 * @notifier_lock: the notifier lock. Held by the invalidation
+	 * callback around mmu_interval_set_seq(), and by readers around
+	 * mmu_interval_read_retry() and whatever they publish to the device
+	 * on success (pages of an object, a job's fence). See DOC: Locking.
+	 */
+	struct mutex notifier_lock;
+	/** @backing: how pages are held; fixed at init. */
+	enum drm_userptr_backing backing;
+	/** @retry_timeout_ms: bound on colliding acquisitions (-EBUSY). */
+	unsigned int retry_timeout_ms;
+	/** @stats: counters, see &enum drm_userptr_stat. */
+	atomic64_t stats[DRM_USERPTR_STAT_COUNT];
+};
+
+/**
+ * struct drm_userptr - user memory backing one GEM object
+ *
+ * Embed it in the driver's GEM object. Members are private to the helper.
+ */
+struct drm_userptr {
+	/** @notifier: the object's interval notifier on @mm. */
+	struct mmu_interval_notifier notifier;
+	/** @udev: the device; its notifier lock guards @pages and @seq. */
+	struct drm_userptr_device *udev;
+	/** @resv: the object's reservation object, waited on invalidation. */
+	struct dma_resv *resv;
+	/** @mm: the creator's mm, mmgrab()ed; jobs from other mms -EFAULT. */
+	struct mm_struct *mm;
+	/** @start: user address of the first byte. */
+	unsigned long start;
+	/** @npages: number of pages. */
+	unsigned long npages;
+	/** @flags: DRM_USERPTR_READ_ONLY or 0. */
+	u32 flags;
+	/**
+	 * @seq: notifier sequence the published pages were acquired under.
+	 * Write: notifier lock held. Read: notifier lock held, or lockless as
+	 * a hint only (the decision is re-made under the lock).
+	 */
+	unsigned long seq;
+	/**
+	 * @pages: published pages, NULL if none. Pinned backing: pinned
+	 * pages; unpinned backing: pages from the pfns of the last
+	 * hmm_range_fault(), no reference held. Write: notifier lock held.
+	 * Read by the device only while a fence published under the notifier
+	 * lock (after a successful check of @seq) is unsignaled.
+	 */
+	struct page **pages;
+	/** @pinned: @pages hold pins that must be released. */
+	bool pinned;
+};
+
+int drm_userptr_device_init(struct drm_userptr_device *udev,
+			    enum drm_userptr_backing backing,
+			    unsigned int retry_timeout_ms);
+void drm_userptr_device_fini(struct drm_userptr_device *udev);
+void drm_userptr_device_stats_show(struct drm_userptr_device *udev,
+				   struct seq_file *m);
+
+int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
+		     struct dma_resv *resv, u64 user_ptr, u64 user_size,
+		     u32 flags);
+void drm_userptr_fini(struct drm_userptr *up);
+
+int drm_userptr_validate(struct drm_userptr *up, bool write,
+			 unsigned long deadline);
+unsigned long drm_userptr_deadline(struct drm_userptr_device *udev);
+
+void drm_userptr_notifier_lock(struct drm_userptr_device *udev);
+void drm_userptr_notifier_unlock(struct drm_userptr_device *udev);
+bool drm_userptr_is_current(struct drm_userptr *up);
+
+struct page *drm_userptr_page(struct drm_userptr *up, unsigned long idx);
+
+int drm_userptr_debug_invalidate_nonblock(struct drm_userptr *up);
+
+#endif /* __DRM_USERPTR_H__ */
