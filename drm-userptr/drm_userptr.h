@@ -120,7 +120,10 @@ struct drm_userptr {
 	struct drm_userptr_device *udev;
 	/** @resv: the object's reservation object, waited on invalidation. */
 	struct dma_resv *resv;
-	/** @mm: the creator's mm, mmgrab()ed; jobs from other mms -EFAULT. */
+	/**
+	 * @mm: the creator's mm (kept alive by @notifier); jobs submitted
+	 * from any other mm fail with -EFAULT.
+	 */
 	struct mm_struct *mm;
 	/** @start: user address of the first byte. */
 	unsigned long start;
@@ -167,7 +170,5 @@ void drm_userptr_notifier_unlock(struct drm_userptr_device *udev);
 bool drm_userptr_is_current(struct drm_userptr *up);
 
 struct page *drm_userptr_page(struct drm_userptr *up, unsigned long idx);
-
-int drm_userptr_debug_invalidate_nonblock(struct drm_userptr *up);
 
 #endif /* __DRM_USERPTR_H__ */
