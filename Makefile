@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: MIT
+#
+# drm-userptr: GEM userptr helper, the vblit virtual render driver, IGT tests.
+#
+#   make run      build, boot Debian's 6.12 kernel under QEMU, run the demo
+#   make test     build, boot 6.12 and 6.1, run every IGT suite in both
+#                 userptr backings; ends with "N passed, N failed, N skipped"
+#
+# Other targets: deps, modules, igt, vm-test KERNEL=6.12|6.1, check,
+# install (DKMS), clean.
+SHELL := /bin/bash
+KERNELS ?= 6.12 6.1
+KERNEL ?= 6.12
+
+.PHONY: all deps modules igt vm-test test run check install clean
+
+all: modules igt
+
+deps:
+	@scripts/deps.sh
+
+modules: deps
+	@KERNELS="$(KERNELS)" scripts/build-modules.sh
+
+igt: deps
+	@$(MAKE) -s -C igt-tests O=$(CURDIR)/build/igt
+
+vm-test: modules igt
+	@scripts/vm-run.sh $(KERNEL) test
+
+test: modules igt
+	@start=$$(date +%s); rc=0; \
+	for k in $(KERNELS); do \
+		echo "[test] ==== kernel $$k ===="; \
+		scripts/vm-run.sh $$k test || rc=1; \
+	done; \
+	echo "[test] total $$(( $$(date +%s) - start )) s in the guests"; \
+	python3 igt-tests/runner/summarize.py --combine \
+		$(foreach k,$(KERNELS),build/results/$(k)/results.json) || rc=1; \
+	exit $$rc
+
+run: modules igt
+	@PASSES="pinned unpinned" scripts/vm-run.sh $(KERNEL) demo
+
+check: deps
+	@scripts/check-style.sh
+
+install:
+	@scripts/dkms-install.sh
+
+clean:
+	rm -rf build
