@@ -24,6 +24,7 @@ modules: deps
 
 igt: deps
 	@$(MAKE) -s -C igt-tests O=$(CURDIR)/build/igt
+	@$(MAKE) -s -C tools O=$(CURDIR)/build/tools
 
 vm-test: modules igt
 	@scripts/vm-run.sh $(KERNEL) test

@@ -3,7 +3,7 @@
 # Second stage of the guest, run from the host's root (read-only 9p).
 # Environment from the kernel command line: PROJECT, KSERIES, KV, KTREE,
 # MODDIR, PASSES (e.g. "pinned unpinned"), SUITES (binaries, or "all"),
-# MODE (test|demo|bench).
+# MODE (test|demo).
 #
 # Writes into /tmp/results (a writable 9p share): <pass>.json from the IGT
 # runner, checks.txt ("name pass|fail reason" lines), dmesg.txt, done.
@@ -54,8 +54,10 @@ for pass in ${PASSES//,/ }; do
 		python3 "$PROJECT/igt-tests/runner/igt_run.py" --bin-dir "$PROJECT/build/igt" \
 			--out "$R/$pass.json" --pass "$pass" "${bins[@]}"
 		;;
-	demo|bench)
-		"$PROJECT/build/tools/vblit_demo" ${MODE/demo/} ${MODE/bench/--bench} || check "vm/$pass/$MODE" fail "exit $?"
+	demo)
+		echo "== userptr backing: $pass" >"$R/demo-$pass.txt"
+		"$PROJECT/build/tools/vblit_demo" >>"$R/demo-$pass.txt" 2>&1 ||
+			check "vm/$pass/demo" fail "exit $?"
 		;;
 	esac
 	# Deferred frees (a job's last reference) land within a moment.

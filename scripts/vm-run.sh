@@ -6,7 +6,7 @@
 #
 # usage: vm-run.sh KERNEL [MODE]
 #   KERNEL  6.12 | 6.1   (build/kernels/<KERNEL>.env from make deps)
-#   MODE    test (default) | demo | bench
+#   MODE    test (default) | demo
 # env: SUITES="vblit_basic ..." (default all), PASSES="pinned unpinned",
 #      VM_TIMEOUT seconds (default 1500), VM_APPEND extra kernel arguments.
 set -euo pipefail
@@ -91,7 +91,11 @@ if [ "$ok" = 1 ]; then
 else
 	echo "vm/boot fail guest exit status $status (124: timeout, 0: panic)" >>"$share/checks.txt"
 fi
-[ "$mode" = test ] || exit $((1 - ok))
+if [ "$mode" = demo ]; then
+	cat "$share"/demo-*.txt 2>/dev/null
+	grep ' fail' "$share/checks.txt" && ok=0
+	exit $((1 - ok))
+fi
 
 mkdir -p "$top/build/results/$kernel"
 cp "$share"/*.txt "$top/build/results/$kernel/" 2>/dev/null || true
