@@ -64,13 +64,23 @@ static void print_stats(const char *when)
 	char line[128];
 	FILE *f = fopen("/sys/kernel/debug/vblit/stats", "r");
 
-	printf("counters %s:\n", when);
+	int n = 0;
+
+	printf("counters %s (zeros omitted but for the leak counters):\n ", when);
 	if (!f) {
-		printf("  (debugfs not available)\n");
+		printf(" (debugfs not available)\n");
 		return;
 	}
-	while (fgets(line, sizeof(line), f))
-		printf("  %s", line);
+	while (fgets(line, sizeof(line), f)) {
+		char *end = line + strcspn(line, "\n");
+
+		*end = '\0';
+		if (strstr(line, ": 0") == end - 3 &&
+		    strncmp(line, "objects:", 8) && strncmp(line, "pinned_pages:", 13))
+			continue;
+		printf("%s%s", n++ % 4 ? ", " : "\n  ", line);
+	}
+	printf("\n");
 	fclose(f);
 }
 
