@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * vblit: a virtual render device with a software copy/fill engine, used to
+ * exercise GEM userptr objects without real GPU hardware. Like vgem, it is
+ * a platform device with no hardware behind it; unlike vgem, it has an
+ * engine that reads and writes object pages the way a DMA device would:
+ * only while a job's fence sits unsignaled in the objects' reservations.
+ *
+ * Copyright (c) 2026 The drm-userptr authors
+ */
+
+#include <linux/debugfs.h>
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+
+#include "drm_userptr_compat.h"
+#include "vblit_drm.h"
+#include "vblit_drv.h"
+
+#define DRIVER_NAME	"vblit"
+#define DRIVER_DESC	"Virtual blitter for GEM userptr"
+#define DRIVER_DATE	"20260101"
+#define DRIVER_MAJOR	1
+#define DRIVER_MINOR	0
+
+static char *backing = "pinned";
+module_param(backing, charp, 0444);
+MODULE_PARM_DESC(backing,
+		 "How userptr pages are held: pinned or 0 (default), unpinned or 1");
+
+static unsigned int retry_timeout_ms = 1000;
+module_param(retry_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(retry_timeout_ms,
+		 "Give up with -EBUSY on userptr acquisitions colliding with invalidations for longer (ms, default 1000)");
+
+static unsigned int max_hold_ms = 10000;
+module_param(max_hold_ms, uint, 0444);
+MODULE_PARM_DESC(max_hold_ms,
+		 "Longest time an EXEC with HOLD keeps its job from running (ms, default 10000)");
+
+static struct vblit_device *vblit_device;
+static struct dentry *vblit_debugfs;
+
+static int vblit_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct vblit_file *vfile;
+
+	vfile = kzalloc(sizeof(*vfile), GFP_KERNEL);
+	if (!vfile)
+		return -ENOMEM;
+
+	INIT_LIST_HEAD(&vfile->held);
+	atomic64_set(&vfile->last_job_id, 0);
+	file->driver_priv = vfile;
+	return 0;
+}
+
+/* After the handles are gone: held jobs still own their objects. */
+static void vblit_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	struct vblit_file *vfile = file->driver_priv;
+
+	vblit_file_release_jobs(to_vblit_device(drm), vfile);
+	kfree(vfile);
+}
+
+/*
+ * DRM_IOCTL_VBLIT_GETPARAM: read one &enum drm_vblit_param.
+ *
+ * Errors: -EINVAL for a non-zero pad or an unknown param.
+ */
+static int vblit_getparam_ioctl(struct drm_device *drm, void *data,
+				struct drm_file *file)
+{
+	struct vblit_device *vdev = to_vblit_device(drm);
+	struct drm_vblit_getparam *args = data;
+
+	if (args->pad)
+		return -EINVAL;
+
+	switch (args->param) {
+	case VBLIT_PARAM_API_VERSION:
+		args->value = VBLIT_API_VERSION;
+		break;
+	case VBLIT_PARAM_MAX_GEM_SIZE:
+		args->value = VBLIT_MAX_GEM_SIZE;
+		break;
+	case VBLIT_PARAM_HAS_USERPTR:
+	case VBLIT_PARAM_HAS_USERPTR_PROBE:
+	case VBLIT_PARAM_HAS_EXEC:
+	case VBLIT_PARAM_HAS_EXEC_HOLD:
+		args->value = 1;
+		break;
+	case VBLIT_PARAM_USERPTR_BACKING:
+		args->value = vdev->udev.backing == DRM_USERPTR_BACKING_UNPINNED ?
+			      VBLIT_USERPTR_BACKING_UNPINNED :
+			      VBLIT_USERPTR_BACKING_PINNED;
+		break;
+	case VBLIT_PARAM_USERPTR_MAX_SIZE:
+		args->value = DRM_USERPTR_MAX_SIZE;
+		break;
+	case VBLIT_PARAM_MAX_HOLD_MS:
+		args->value = vdev->max_hold_ms;
+		break;
+	case VBLIT_PARAM_RETRY_TIMEOUT_MS:
+		args->value = vdev->udev.retry_timeout_ms;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct drm_ioctl_desc vblit_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(VBLIT_GETPARAM, vblit_getparam_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VBLIT_GEM_CREATE, vblit_gem_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VBLIT_GEM_MMAP_OFFSET, vblit_gem_mmap_offset_ioctl,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VBLIT_GEM_USERPTR, vblit_gem_userptr_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VBLIT_EXEC, vblit_exec_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VBLIT_GEM_WAIT, vblit_gem_wait_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VBLIT_JOB_RELEASE, vblit_job_release_ioctl, DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_GEM_FOPS(vblit_fops);
+
+static const struct drm_driver vblit_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_RENDER,
+	.open = vblit_open,
+	.postclose = vblit_postclose,
+	.ioctls = vblit_ioctls,
+	.num_ioctls = ARRAY_SIZE(vblit_ioctls),
+	.fops = &vblit_fops,
+	.gem_create_object = vblit_gem_create_object,
+	.name = DRIVER_NAME,
+	.desc = DRIVER_DESC,
+	.date = DRIVER_DATE,
+	.major = DRIVER_MAJOR,
+	.minor = DRIVER_MINOR,
+	DRM_USERPTR_COMPAT_PRIME_OPS
+};
+
+/*
+ * debugfs "vblit/stats": one "key: value" line per counter, vblit's then the
+ * helper's. Jobs that have run are cleaned up first, so that a reader that
+ * waited for its jobs sees their objects freed.
+ */
+static int vblit_stats_show(struct seq_file *m, void *unused)
+{
+	struct vblit_device *vdev = m->private;
+	s64 submitted, completed;
+
+	vblit_engine_flush(vdev);
+	completed = atomic64_read(&vdev->jobs_completed);
+	submitted = atomic64_read(&vdev->jobs_submitted);
+
+	seq_printf(m, "objects: %ld\n", atomic_long_read(&vdev->objects));
+	seq_printf(m, "shmem_objects: %ld\n",
+		   atomic_long_read(&vdev->shmem_objects));
+	seq_printf(m, "userptr_objects: %ld\n",
+		   atomic_long_read(&vdev->userptr_objects));
+	seq_printf(m, "pinned_pages: %lld\n",
+		   (long long)atomic64_read(&vdev->udev.stats[DRM_USERPTR_STAT_PINNED_PAGES]));
+	seq_printf(m, "jobs_submitted: %lld\n", (long long)submitted);
+	seq_printf(m, "jobs_completed: %lld\n", (long long)completed);
+	seq_printf(m, "jobs_in_flight: %lld\n", (long long)(submitted - completed));
+	seq_printf(m, "jobs_held: %lld\n",
+		   (long long)atomic64_read(&vdev->jobs_held));
+	seq_printf(m, "backing: %s\n",
+		   vdev->udev.backing == DRM_USERPTR_BACKING_UNPINNED ?
+		   "unpinned" : "pinned");
+	drm_userptr_device_stats_show(&vdev->udev, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vblit_stats);
+
+static int vblit_backing_parse(const char *arg, enum drm_userptr_backing *out)
+{
+	if (sysfs_streq(arg, "pinned") || sysfs_streq(arg, "0")) {
+		*out = DRM_USERPTR_BACKING_PINNED;
+		return 0;
+	}
+	if (sysfs_streq(arg, "unpinned") || sysfs_streq(arg, "1")) {
+		*out = DRM_USERPTR_BACKING_UNPINNED;
+		return 0;
+	}
+	pr_err("vblit: unknown backing \"%s\"\n", arg);
+	return -EINVAL;
+}
+
+static int __init vblit_init(void)
+{
+	enum drm_userptr_backing mode;
+	struct platform_device *pdev;
+	struct vblit_device *vdev;
+	int ret;
+
+	ret = vblit_backing_parse(backing, &mode);
+	if (ret)
+		return ret;
+
+	pdev = platform_device_register_simple(DRIVER_NAME, -1, NULL, 0);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+
+	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto out_unregister;
+	}
+
+	vdev = devm_drm_dev_alloc(&pdev->dev, &vblit_driver, struct vblit_device,
+				  drm);
+	if (IS_ERR(vdev)) {
+		ret = PTR_ERR(vdev);
+		goto out_devres;
+	}
+	vdev->pdev = pdev;
+	vdev->max_hold_ms = max_hold_ms;
+	spin_lock_init(&vdev->fence_lock);
+	spin_lock_init(&vdev->hold_lock);
+
+	ret = drm_userptr_device_init(&vdev->udev, mode, retry_timeout_ms);
+	if (ret)
+		goto out_devres;
+
+	ret = vblit_engine_init(vdev);
+	if (ret)
+		goto out_userptr;
+
+	ret = drm_dev_register(&vdev->drm, 0);
+	if (ret)
+		goto out_engine;
+
+	/* Best effort: debugfs calls accept the error pointers of failed ones. */
+	vblit_debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
+	debugfs_create_file("stats", 0444, vblit_debugfs, vdev, &vblit_stats_fops);
+
+	vblit_device = vdev;
+	return 0;
+
+out_engine:
+	vblit_engine_fini(vdev);
+out_userptr:
+	drm_userptr_device_fini(&vdev->udev);
+out_devres:
+	devres_release_group(&pdev->dev, NULL);
+out_unregister:
+	platform_device_unregister(pdev);
+	return ret;
+}
+
+/*
+ * Nothing can be in use here: open files, mappings and exported dma-bufs
+ * pin the module through the DRM core, and every job fence pins it too.
+ */
+static void __exit vblit_exit(void)
+{
+	struct vblit_device *vdev = vblit_device;
+	struct platform_device *pdev = vdev->pdev;
+
+	debugfs_remove_recursive(vblit_debugfs);
+	drm_dev_unregister(&vdev->drm);
+	vblit_engine_fini(vdev);
+	drm_userptr_device_fini(&vdev->udev);
+	devres_release_group(&pdev->dev, NULL);
+	platform_device_unregister(pdev);
+}
+
+module_init(vblit_init);
+module_exit(vblit_exit);
+
+MODULE_AUTHOR("The drm-userptr authors");
+MODULE_DESCRIPTION("Virtual render device exercising GEM userptr objects");
+MODULE_LICENSE("Dual MIT/GPL");
