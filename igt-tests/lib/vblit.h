@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vblit.h: helpers for tests of the vblit virtual render driver. They would
+ * live in IGT's lib/ if upstreamed.
+ *
+ * Conventions: __vblit_x() issues the ioctl and returns 0 or -errno;
+ * vblit_x() asserts success and returns the useful output. Tests that feed
+ * one invalid member call __vblit_ioctl() on a struct they filled by hand.
+ *
+ * Copyright (c) 2026 The drm-userptr authors
+ */
+#ifndef VBLIT_H
+#define VBLIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "vblit_drm.h"
+
+/* The only page size the tests (and the x86-64 guests) know. */
+#define VBLIT_PAGE_SIZE		4096ul
+#define VBLIT_PAGE_MASK		(~(VBLIT_PAGE_SIZE - 1))
+
+/* Long enough for any job under TCG, short enough to fail rather than hang. */
+#define VBLIT_WAIT_TIMEOUT_NS	(20ll * 1000 * 1000 * 1000)
+
+/* Default location of the driver's counters; $VBLIT_STATS overrides it. */
+#define VBLIT_STATS_PATH	"/sys/kernel/debug/vblit/stats"
+
+/* Module name, and the runner's environment for reloading it. */
+#define VBLIT_MODULE		"vblit"
+#define VBLIT_ENV_MODULE_OPTS	"VBLIT_MODULE_OPTS"
+#define VBLIT_ENV_KO		"VBLIT_KO"
+
+/* Device. */
+int __vblit_open(void);
+int vblit_open(void);
+bool vblit_is_device(int fd);
+int __vblit_ioctl(int fd, unsigned long request, void *arg);
+
+int __vblit_getparam(int fd, uint32_t param, uint64_t *value);
+uint64_t vblit_getparam(int fd, uint32_t param);
+void vblit_require_userptr(int fd);
+void vblit_require_hold(int fd);
+uint32_t vblit_hold_ms(int fd, uint32_t want_ms);
+
+/* Objects. */
+int __vblit_gem_create(int fd, uint64_t size, uint32_t *handle);
+uint32_t vblit_gem_create(int fd, uint64_t size);
+int __vblit_gem_close(int fd, uint32_t handle);
+void vblit_gem_close(int fd, uint32_t handle);
+int __vblit_gem_mmap_offset(int fd, uint32_t handle, uint64_t *offset);
+uint64_t vblit_gem_mmap_offset(int fd, uint32_t handle);
+void *vblit_gem_mmap(int fd, uint32_t handle, size_t size, int prot);
+int __vblit_gem_userptr(int fd, const void *ptr, uint64_t size,
+			uint32_t flags, uint32_t *handle);
+uint32_t vblit_gem_userptr(int fd, const void *ptr, uint64_t size,
+			   uint32_t flags);
+
+/* Jobs. */
+void vblit_exec_init(struct drm_vblit_exec *exec, uint32_t op,
+		     uint32_t dst, uint64_t dst_offset,
+		     uint32_t src, uint64_t src_offset, uint64_t length);
+int __vblit_exec(int fd, struct drm_vblit_exec *exec);
+uint64_t vblit_exec(int fd, struct drm_vblit_exec *exec);
+
+int __vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
+		 uint32_t value);
+void vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
+		uint32_t value);
+int __vblit_copy(int fd, uint32_t dst, uint64_t dst_offset,
+		 uint32_t src, uint64_t src_offset, uint64_t length);
+void vblit_copy(int fd, uint32_t dst, uint64_t dst_offset,
+		uint32_t src, uint64_t src_offset, uint64_t length);
+int __vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
+		     uint32_t src, uint64_t src_offset, uint64_t length);
+void vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
+		    uint32_t src, uint64_t src_offset, uint64_t length);
+uint64_t vblit_fill_held(int fd, uint32_t dst, uint64_t dst_offset,
+			 uint64_t length, uint32_t value, uint32_t hold_ms);
+uint64_t vblit_copy_held(int fd, uint32_t dst, uint64_t dst_offset,
+			 uint32_t src, uint64_t src_offset, uint64_t length,
+			 uint32_t hold_ms);
+
+int __vblit_gem_wait(int fd, uint32_t handle, int64_t timeout_ns);
+void vblit_gem_wait(int fd, uint32_t handle);
+bool vblit_gem_busy(int fd, uint32_t handle);
+int __vblit_job_release(int fd, uint64_t job_id);
+void vblit_job_release(int fd, uint64_t job_id);
+
+/* Counters of /sys/kernel/debug/vblit/stats. */
+const char *vblit_stats_path(void);
+bool vblit_stats_available(void);
+int64_t vblit_stat(const char *key);
+int64_t vblit_stat_require(const char *key);
+int64_t vblit_stat_pinned_pages(void);
+bool vblit_stats_wait_idle(unsigned int timeout_ms);
+void vblit_assert_no_leaks(void);
+bool vblit_stat_wait(const char *key, int64_t value, unsigned int timeout_ms);
+
+/* Module lifetime. */
+bool vblit_module_loaded(void);
+int vblit_module_unload(void);
+int __vblit_module_load(void);
+void vblit_module_load(void);
+void vblit_module_restore_on_exit(void);
+
+/* Data. */
+uint32_t vblit_pattern(uint32_t seed, uint64_t page, uint32_t dword);
+void vblit_pattern_write(void *ptr, size_t size, uint32_t seed);
+void vblit_pattern_check(const void *ptr, size_t size, uint32_t seed,
+			 const char *what);
+void vblit_value_check(const void *ptr, size_t size, uint32_t value,
+		       const char *what);
+void vblit_mem_check(const void *got, const void *expected, size_t size,
+		     const char *what);
+void vblit_fill_ref(void *ptr, uint64_t offset, uint64_t length,
+		    uint32_t value);
+uint64_t vblit_fnv1a64(const void *ptr, size_t size);
+
+/* Memory. */
+void *vblit_mmap_anon(size_t size);
+void *vblit_reserve(size_t size);
+double vblit_elapsed_ms(const struct timespec *start);
+
+#endif /* VBLIT_H */
