@@ -7,12 +7,13 @@
 #                 userptr backings; ends with "N passed, N failed, N skipped"
 #
 # Other targets: deps, modules, igt, vm-test KERNEL=6.12|6.1, check,
-# install (DKMS), clean.
+# install (DKMS), fuzz, debug-kernel, test-debug, bench, test-mesa, clean.
 SHELL := /bin/bash
 KERNELS ?= 6.12 6.1
 KERNEL ?= 6.12
 
-.PHONY: all deps modules igt vm-test test run check install clean
+.PHONY: all deps modules igt vm-test test run check install clean \
+	fuzz debug-kernel test-debug bench test-mesa
 
 all: modules igt
 
@@ -42,6 +43,26 @@ test: modules igt
 
 run: modules igt
 	@PASSES="pinned unpinned" scripts/vm-run.sh $(KERNEL) demo
+
+# Long fuzzing run: make fuzz SECONDS=N SEED=S [KERNEL=6.12]
+fuzz: modules igt
+	@scripts/fuzz.sh
+
+# The checking kernel (lockdep, KASAN, DEBUG_VM, fault injection) and the
+# suites on it.
+debug-kernel: deps
+	@scripts/debug-kernel.sh
+
+test-debug: deps
+	@scripts/test-debug.sh
+
+# Benchmarks: ratios measured in one VM run; they never fail make test.
+bench: modules igt
+	@scripts/bench.sh
+
+# Mesa's userptr paths against the real kernel (see docs/mesa.md).
+test-mesa: modules igt
+	@scripts/mesa-test.sh
 
 check: deps
 	@scripts/check-style.sh

@@ -106,6 +106,13 @@ struct drm_userptr_device {
 	unsigned int retry_timeout_ms;
 	/** @stats: counters, see &enum drm_userptr_stat. */
 	atomic64_t stats[DRM_USERPTR_STAT_COUNT];
+	/**
+	 * @objects_lock: guards @objects. Outside the notifier lock; see
+	 * DOC: Locking.
+	 */
+	struct mutex objects_lock;
+	/** @objects: the device's objects, for the debug hooks. */
+	struct list_head objects;
 };
 
 /**
@@ -145,8 +152,15 @@ struct drm_userptr {
 	 * lock (after a successful check of @seq) is unsignaled.
 	 */
 	struct page **pages;
-	/** @pinned: @pages hold pins that must be released. */
+	/** @pinned: @pages hold pins that must be released. Notifier lock. */
 	bool pinned;
+	/**
+	 * @forced_stale: a debug hook invalidated the pages without a
+	 * notifier sequence change. Write and read: notifier lock held.
+	 */
+	bool forced_stale;
+	/** @link: in &drm_userptr_device.objects, under its objects_lock. */
+	struct list_head link;
 };
 
 int drm_userptr_device_init(struct drm_userptr_device *udev,
@@ -156,6 +170,7 @@ void drm_userptr_device_fini(struct drm_userptr_device *udev);
 void drm_userptr_device_stats_show(struct drm_userptr_device *udev,
 				   struct seq_file *m);
 
+int drm_userptr_check_args(u64 user_ptr, u64 user_size, u32 flags);
 int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 		     struct dma_resv *resv, u64 user_ptr, u64 user_size,
 		     u32 flags);
@@ -170,5 +185,9 @@ void drm_userptr_notifier_unlock(struct drm_userptr_device *udev);
 bool drm_userptr_is_current(struct drm_userptr *up);
 
 struct page *drm_userptr_page(struct drm_userptr *up, unsigned long idx);
+
+int drm_userptr_debug_invalidate_nonblock(struct drm_userptr_device *udev,
+					  struct mm_struct *mm,
+					  unsigned long addr);
 
 #endif /* __DRM_USERPTR_H__ */

@@ -110,6 +110,11 @@
  *
  * mmu_interval_notifier_remove() waits for a running callback, so it is
  * called only from drm_userptr_fini(), never under the notifier lock.
+ *
+ * A second mutex, &drm_userptr_device.objects_lock, guards the device's
+ * list of objects. It is taken by drm_userptr_init() and drm_userptr_fini()
+ * and by the debug hook, which nests the notifier lock (try-locked) inside
+ * it; the callback never takes it.
  */
 
 /**
@@ -211,6 +216,8 @@ int drm_userptr_device_init(struct drm_userptr_device *udev,
 		return -EINVAL;
 
 	mutex_init(&udev->notifier_lock);
+	mutex_init(&udev->objects_lock);
+	INIT_LIST_HEAD(&udev->objects);
 	udev->backing = backing;
 	udev->retry_timeout_ms = retry_timeout_ms;
 	for (i = 0; i < DRM_USERPTR_STAT_COUNT; i++)
@@ -237,6 +244,7 @@ EXPORT_SYMBOL_GPL(drm_userptr_device_init);
  */
 void drm_userptr_device_fini(struct drm_userptr_device *udev)
 {
+	mutex_destroy(&udev->objects_lock);
 	mutex_destroy(&udev->notifier_lock);
 }
 EXPORT_SYMBOL_GPL(drm_userptr_device_fini);
@@ -285,7 +293,8 @@ EXPORT_SYMBOL_GPL(drm_userptr_notifier_unlock);
 static bool __drm_userptr_is_current(struct drm_userptr *up)
 {
 	lockdep_assert_held(&up->udev->notifier_lock);
-	return up->pages && !mmu_interval_read_retry(&up->notifier, up->seq);
+	return up->pages && !up->forced_stale &&
+	       !mmu_interval_read_retry(&up->notifier, up->seq);
 }
 
 /**
@@ -399,7 +408,9 @@ static void drm_userptr_count_event(struct drm_userptr_device *udev,
  * the lock is free and the device is idle on the object; otherwise refuse,
  * which the mm allows exactly because the range is not blockable: the
  * reaper then leaves this range alone and retries later, and the pages stay
- * valid for the device until then.
+ * valid for the device until then. @cur_seq is the notifier's new sequence,
+ * or 0 from the debug hook, which marks the pages stale by a flag instead of
+ * a sequence the mm does not know about.
  */
 static bool drm_userptr_invalidate_nonblock(struct drm_userptr *up,
 					    unsigned long cur_seq)
@@ -413,7 +424,10 @@ static bool drm_userptr_invalidate_nonblock(struct drm_userptr *up,
 		mutex_unlock(&udev->notifier_lock);
 		goto refuse;
 	}
-	mmu_interval_set_seq(&up->notifier, cur_seq);
+	if (cur_seq)
+		mmu_interval_set_seq(&up->notifier, cur_seq);
+	else
+		up->forced_stale = true;
 	pins = __drm_userptr_take_pins(up);
 	if (pins)
 		drm_userptr_unpin(up, pins, false);
@@ -425,6 +439,54 @@ refuse:
 	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_NONBLOCK_REFUSED);
 	return false;
 }
+
+static bool drm_userptr_debug_hooks;
+module_param_named(debug_hooks, drm_userptr_debug_hooks, bool, 0600);
+MODULE_PARM_DESC(debug_hooks,
+		 "Enable test-only hooks, e.g. forced non-blockable invalidations (default: false)");
+
+/**
+ * drm_userptr_debug_invalidate_nonblock() - test hook: non-blockable invalidation
+ * @udev: the device
+ * @mm: the mm whose objects to consider
+ * @addr: a user address; every object of @mm covering it is invalidated
+ *
+ * Delivers to each object the same decision the OOM reaper's non-blockable
+ * invalidation gets (complete if the notifier lock is free and the device
+ * idle, else refuse), so that both outcomes can be tested exactly. Only
+ * with the drm_userptr module parameter debug_hooks set; not a stable
+ * interface.
+ *
+ * Return: the number of objects invalidated (0 or more); -EPERM without
+ * debug_hooks; -ENOENT if no object covers @addr; -EBUSY if any object
+ * refused; -EINTR if interrupted waiting for the objects lock.
+ */
+int drm_userptr_debug_invalidate_nonblock(struct drm_userptr_device *udev,
+					  struct mm_struct *mm,
+					  unsigned long addr)
+{
+	struct drm_userptr *up;
+	int done = 0, refused = 0;
+
+	if (!drm_userptr_debug_hooks)
+		return -EPERM;
+	if (mutex_lock_interruptible(&udev->objects_lock))
+		return -EINTR;
+	list_for_each_entry(up, &udev->objects, link) {
+		if (up->mm != mm || addr < up->start ||
+		    addr >= up->start + (up->npages << PAGE_SHIFT))
+			continue;
+		if (drm_userptr_invalidate_nonblock(up, 0))
+			done++;
+		else
+			refused++;
+	}
+	mutex_unlock(&udev->objects_lock);
+	if (refused)
+		return -EBUSY;
+	return done ? done : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_debug_invalidate_nonblock);
 
 static bool drm_userptr_invalidate(struct mmu_interval_notifier *mni,
 				   const struct mmu_notifier_range *range,
@@ -498,6 +560,42 @@ static int drm_userptr_probe(struct mm_struct *mm, unsigned long start,
 }
 
 /**
+ * drm_userptr_check_args() - check a userptr request, in i915's order
+ * @user_ptr: start of the user memory
+ * @user_size: size in bytes
+ * @flags: the request's flags
+ *
+ * The pure part of drm_userptr_init(), exported for drivers that check
+ * before allocating and for the KUnit tests.
+ *
+ * Return: 0 if the request is well formed; -EINVAL for unknown @flags;
+ * -E2BIG if @user_size exceeds %DRM_USERPTR_MAX_SIZE; -EINVAL for a zero
+ * @user_size, an unaligned @user_ptr or @user_size, or a range that wraps;
+ * -EFAULT if the range is not a user range; -ENODEV for
+ * %DRM_USERPTR_UNSYNCHRONIZED.
+ */
+int drm_userptr_check_args(u64 user_ptr, u64 user_size, u32 flags)
+{
+	if (flags & ~(DRM_USERPTR_READ_ONLY | DRM_USERPTR_PROBE |
+		      DRM_USERPTR_UNSYNCHRONIZED))
+		return -EINVAL;
+	if (user_size > DRM_USERPTR_MAX_SIZE)
+		return -E2BIG;
+	if (!user_size)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(user_ptr) || !PAGE_ALIGNED(user_size))
+		return -EINVAL;
+	if (user_ptr + user_size < user_ptr)
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(user_ptr), user_size))
+		return -EFAULT;
+	if (flags & DRM_USERPTR_UNSYNCHRONIZED)
+		return -ENODEV;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_check_args);
+
+/**
  * drm_userptr_init() - validate a userptr request and start tracking it
  * @up: the object, embedded in the driver's GEM object
  * @udev: the device
@@ -525,21 +623,9 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 	struct mm_struct *mm = current->mm;
 	int err;
 
-	if (flags & ~(DRM_USERPTR_READ_ONLY | DRM_USERPTR_PROBE |
-		      DRM_USERPTR_UNSYNCHRONIZED))
-		return -EINVAL;
-	if (user_size > DRM_USERPTR_MAX_SIZE)
-		return -E2BIG;
-	if (!user_size)
-		return -EINVAL;
-	if (!PAGE_ALIGNED(user_ptr) || !PAGE_ALIGNED(user_size))
-		return -EINVAL;
-	if (user_ptr + user_size < user_ptr)
-		return -EINVAL;
-	if (!access_ok(u64_to_user_ptr(user_ptr), user_size))
-		return -EFAULT;
-	if (flags & DRM_USERPTR_UNSYNCHRONIZED)
-		return -ENODEV;
+	err = drm_userptr_check_args(user_ptr, user_size, flags);
+	if (err)
+		return err;
 	if (!mm)
 		return -EFAULT;
 
@@ -559,12 +645,16 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 	up->seq = ULONG_MAX;
 	up->pages = NULL;
 	up->pinned = false;
+	up->forced_stale = false;
 
 	err = mmu_interval_notifier_insert(&up->notifier, mm, user_ptr,
 					   user_size, &drm_userptr_notifier_ops);
 	if (err)
 		return err;
 
+	mutex_lock(&udev->objects_lock);
+	list_add_tail(&up->link, &udev->objects);
+	mutex_unlock(&udev->objects_lock);
 	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_OBJECTS);
 	return 0;
 }
@@ -584,6 +674,10 @@ void drm_userptr_fini(struct drm_userptr *up)
 
 	might_sleep();
 	lockdep_assert_not_held(&udev->notifier_lock);
+
+	mutex_lock(&udev->objects_lock);
+	list_del(&up->link);
+	mutex_unlock(&udev->objects_lock);
 
 	mmu_interval_notifier_remove(&up->notifier);
 	if (up->pinned)
@@ -761,6 +855,7 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 		stale = up->pages;
 		up->pages = pages;
 		up->pinned = udev->backing == DRM_USERPTR_BACKING_PINNED;
+		up->forced_stale = false;
 		up->seq = seq;
 		mutex_unlock(&udev->notifier_lock);
 

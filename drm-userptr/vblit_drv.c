@@ -184,6 +184,37 @@ static int vblit_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vblit_stats);
 
+/*
+ * debugfs "vblit/invalidate_nonblock", a test hook: writing a user address
+ * delivers a non-blockable invalidation (the OOM reaper's kind) to every
+ * userptr object of the writer's mm covering it. The write returns the
+ * number of bytes written if every object completed, -EBUSY if one refused
+ * (its lock was taken or it was busy), -ENOENT if none covers the address,
+ * -EPERM unless drm_userptr was loaded with debug_hooks=1.
+ */
+static ssize_t vblit_invalidate_nonblock_write(struct file *file,
+					       const char __user *ubuf,
+					       size_t len, loff_t *ppos)
+{
+	struct vblit_device *vdev = file_inode(file)->i_private;
+	unsigned long addr;
+	int ret;
+
+	ret = kstrtoul_from_user(ubuf, len, 0, &addr);
+	if (ret)
+		return ret;
+	ret = drm_userptr_debug_invalidate_nonblock(&vdev->udev, current->mm,
+						    addr);
+	return ret < 0 ? ret : len;
+}
+
+static const struct file_operations vblit_invalidate_nonblock_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vblit_invalidate_nonblock_write,
+	.llseek = noop_llseek,
+};
+
 static int vblit_backing_parse(const char *arg, enum drm_userptr_backing *out)
 {
 	if (sysfs_streq(arg, "pinned") || sysfs_streq(arg, "0")) {
@@ -244,6 +275,8 @@ static int __init vblit_init(void)
 	/* Best effort: debugfs calls accept the error pointers of failed ones. */
 	vblit_debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
 	debugfs_create_file("stats", 0444, vblit_debugfs, vdev, &vblit_stats_fops);
+	debugfs_create_file("invalidate_nonblock", 0200, vblit_debugfs, vdev,
+			    &vblit_invalidate_nonblock_fops);
 
 	vblit_device = vdev;
 	return 0;

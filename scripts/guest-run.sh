@@ -43,7 +43,7 @@ export IGT_FORCE_DRIVER=vblit
 export VBLIT_KO="$MODDIR/vblit.ko"
 for pass in ${PASSES//,/ }; do
 	export VBLIT_MODULE_OPTS="backing=$pass"
-	if ! insmod "$MODDIR/drm_userptr.ko" || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
+	if ! insmod "$MODDIR/drm_userptr.ko" debug_hooks=1 || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
 		check "vm/$pass/module-load" fail "insmod failed"
 		continue
 	fi
