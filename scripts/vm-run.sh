@@ -107,3 +107,6 @@ python3 "$top/igt-tests/runner/summarize.py" --kernel "$kernel" \
 	--skips "$top/igt-tests/expected-skips/$kernel.txt" \
 	--out "$top/build/results/$kernel/results.json" \
 	"${extra[@]}" $(ls "$share"/*.json 2>/dev/null)
+# The verdict for this kernel (make test prints the combined line).
+python3 "$top/igt-tests/runner/summarize.py" --combine \
+	"$top/build/results/$kernel/results.json" >/dev/null

@@ -241,6 +241,13 @@ def main():
             before = read_stats(args.stats)
             kmsg.mark()
             start = time.time()
+            # Written before the run: if the guest dies (panic, hang), the
+            # results name the subtest that was running.
+            tests[name] = {"result": "crash", "returncode": None,
+                           "time": {"start": start, "end": start},
+                           "out": "", "err": "", "dmesg": "",
+                           "note": "the guest died while this subtest ran"}
+            write_json(args.out, doc)
             result, rc, out, err = run_subtest(binary, subtest, args.timeout)
             end = time.time()
             notes = []
