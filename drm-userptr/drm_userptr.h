@@ -11,6 +11,7 @@
 #include <linux/atomic.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/interval_tree.h>
 #include <linux/types.h>
 
 struct dma_resv;
@@ -37,11 +38,26 @@ struct seq_file;
  *	are dropped by the invalidation callback once the device is idle.
  * @DRM_USERPTR_BACKING_UNPINNED: hmm_range_fault(); no page reference is
  *	held, the pfns are valid only while the notifier sequence matches.
+ * @DRM_USERPTR_BACKING_LEGACY: COMPARATOR ONLY, for benchmarks: the design
+ *	this helper replaces (one classic mmu_notifier per mm, an interval
+ *	tree of the mm's objects, an rw_semaphore held for read around page
+ *	pinning and for write from invalidate_range_start to _end).
+ * @DRM_USERPTR_BACKING_ALIGNED: COMPARATOR ONLY, for benchmarks: interval
+ *	notifiers aligned to 2 MiB blocks and shared by the objects of an mm
+ *	(the ODP-style alternative), pages faulted with hmm_range_fault().
  */
 enum drm_userptr_backing {
 	DRM_USERPTR_BACKING_PINNED = 0,
 	DRM_USERPTR_BACKING_UNPINNED = 1,
+	DRM_USERPTR_BACKING_LEGACY = 2,
+	DRM_USERPTR_BACKING_ALIGNED = 3,
 };
+
+/*
+ * Pages are tracked in chunks of this many pages: an invalidation marks
+ * whole chunks stale and the next use re-acquires only those.
+ */
+#define DRM_USERPTR_CHUNK_PAGES		16
 
 /**
  * enum drm_userptr_stat - counters kept per &struct drm_userptr_device
@@ -64,6 +80,8 @@ enum drm_userptr_backing {
  * @DRM_USERPTR_STAT_INV_WAITS: invalidations that waited for device fences.
  * @DRM_USERPTR_STAT_NONBLOCK_OK: non-blockable invalidations completed.
  * @DRM_USERPTR_STAT_NONBLOCK_REFUSED: non-blockable invalidations refused.
+ * @DRM_USERPTR_STAT_INV_MISSED: invalidations a notifier received that
+ *	touched no object (only the shared topologies can get those).
  * @DRM_USERPTR_STAT_COUNT: number of counters.
  */
 enum drm_userptr_stat {
@@ -86,6 +104,7 @@ enum drm_userptr_stat {
 	DRM_USERPTR_STAT_INV_WAITS,
 	DRM_USERPTR_STAT_NONBLOCK_OK,
 	DRM_USERPTR_STAT_NONBLOCK_REFUSED,
+	DRM_USERPTR_STAT_INV_MISSED,
 	DRM_USERPTR_STAT_COUNT,
 };
 
@@ -113,7 +132,12 @@ struct drm_userptr_device {
 	struct mutex objects_lock;
 	/** @objects: the device's objects, for the debug hooks. */
 	struct list_head objects;
+	/** @aligned_mms: aligned comparator's per-mm state; objects_lock. */
+	struct list_head aligned_mms;
 };
+
+struct drm_userptr_legacy_mm;
+struct drm_userptr_block_ref;
 
 /**
  * struct drm_userptr - user memory backing one GEM object
@@ -121,14 +145,14 @@ struct drm_userptr_device {
  * Embed it in the driver's GEM object. Members are private to the helper.
  */
 struct drm_userptr {
-	/** @notifier: the object's interval notifier on @mm. */
+	/** @notifier: the object's interval notifier (per-object backings). */
 	struct mmu_interval_notifier notifier;
-	/** @udev: the device; its notifier lock guards @pages and @seq. */
+	/** @udev: the device; its notifier lock guards the page state. */
 	struct drm_userptr_device *udev;
 	/** @resv: the object's reservation object, waited on invalidation. */
 	struct dma_resv *resv;
 	/**
-	 * @mm: the creator's mm (kept alive by @notifier); jobs submitted
+	 * @mm: the creator's mm (kept alive by the notifier); jobs submitted
 	 * from any other mm fail with -EFAULT.
 	 */
 	struct mm_struct *mm;
@@ -136,31 +160,44 @@ struct drm_userptr {
 	unsigned long start;
 	/** @npages: number of pages. */
 	unsigned long npages;
+	/** @nchunks: number of chunks of %DRM_USERPTR_CHUNK_PAGES pages. */
+	unsigned long nchunks;
 	/** @flags: DRM_USERPTR_READ_ONLY or 0. */
 	u32 flags;
 	/**
-	 * @seq: notifier sequence the published pages were acquired under.
-	 * Write: notifier lock held. Read: notifier lock held, or lockless as
-	 * a hint only (the decision is re-made under the lock).
+	 * @seq: notifier sequence the published pages were acquired under
+	 * (per-object backings). Write and read: notifier lock held.
 	 */
 	unsigned long seq;
 	/**
-	 * @pages: published pages, NULL if none. Pinned backing: pinned
-	 * pages; unpinned backing: pages from the pfns of the last
-	 * hmm_range_fault(), no reference held. Write: notifier lock held.
-	 * Read by the device only while a fence published under the notifier
-	 * lock (after a successful check of @seq) is unsignaled.
+	 * @pages: the page array, allocated at first use. An entry is valid
+	 * for the device while its chunk is not in @stale; pinned backings
+	 * hold a pin on it, unpinned ones no reference. Entries are written
+	 * only under the notifier lock while their chunk is stale; the device
+	 * reads them only while a fence published under the notifier lock
+	 * (after a successful check) is unsignaled.
 	 */
 	struct page **pages;
-	/** @pinned: @pages hold pins that must be released. Notifier lock. */
-	bool pinned;
 	/**
-	 * @forced_stale: a debug hook invalidated the pages without a
-	 * notifier sequence change. Write and read: notifier lock held.
+	 * @stale: bitmap of chunks whose pages are not held and must be
+	 * acquired before the next use. Write and read: notifier lock held.
 	 */
-	bool forced_stale;
+	unsigned long *stale;
+	/**
+	 * @unpin: bitmap of chunks an invalidation made stale whose pins
+	 * are dropped once the device is idle. Notifier lock held.
+	 */
+	unsigned long *unpin;
 	/** @link: in &drm_userptr_device.objects, under its objects_lock. */
 	struct list_head link;
+	/** @lmm: legacy comparator: the mm's shared notifier state. */
+	struct drm_userptr_legacy_mm *lmm;
+	/** @it: legacy comparator: node in the mm's interval tree. */
+	struct interval_tree_node it;
+	/** @refs: aligned comparator: one reference per 2 MiB block. */
+	struct drm_userptr_block_ref *refs;
+	/** @nrefs: number of @refs. */
+	unsigned long nrefs;
 };
 
 int drm_userptr_device_init(struct drm_userptr_device *udev,

@@ -19,6 +19,7 @@
 #include <linux/uaccess.h>
 
 #include "drm_userptr.h"
+#include "drm_userptr_internal.h"
 
 #define CREATE_TRACE_POINTS
 #include "drm_userptr_trace.h"
@@ -80,6 +81,20 @@
  *   only while the notifier sequence is unchanged, and the callback must not
  *   return before the device stopped using them, which it guarantees by
  *   waiting for the reservation's fences.
+ *
+ * Revalidation is range-granular: pages are tracked in chunks of
+ * %DRM_USERPTR_CHUNK_PAGES; the callback marks stale only the chunks the
+ * invalidated range covers (and drops only their pins), and the next use
+ * re-acquires only those. The sequence check still covers the whole
+ * object, so correctness does not depend on the bookkeeping being tight:
+ * every invalidation of the object's range moves its sequence and marks
+ * the chunks it covers under the same lock, so the chunks not marked are
+ * exactly those whose CPU mappings did not change since they were acquired.
+ *
+ * Two more topologies exist only as benchmark comparators, selected with
+ * %DRM_USERPTR_BACKING_LEGACY (drm_userptr_legacy.c) and
+ * %DRM_USERPTR_BACKING_ALIGNED (drm_userptr_aligned.c); they share the
+ * page state and the acquisition loop below.
  */
 
 /**
@@ -112,9 +127,18 @@
  * called only from drm_userptr_fini(), never under the notifier lock.
  *
  * A second mutex, &drm_userptr_device.objects_lock, guards the device's
- * list of objects. It is taken by drm_userptr_init() and drm_userptr_fini()
- * and by the debug hook, which nests the notifier lock (try-locked) inside
- * it; the callback never takes it.
+ * list of objects and the aligned comparator's blocks. It is taken by
+ * drm_userptr_init() and drm_userptr_fini() and by the debug hook, which
+ * nests the notifier lock (try-locked) inside it; callbacks never take it.
+ * The aligned comparator inserts and removes block notifiers under it, so
+ * it nests outside mmap_lock and outside a running invalidation.
+ *
+ * The legacy comparator adds the lock it exists to measure: a per-mm
+ * rw_semaphore, &drm_userptr_legacy_mm.sem, outside the notifier lock,
+ * held for write by its notifier from invalidate_range_start() to
+ * invalidate_range_end(), taken for read only to sample the mm's
+ * invalidation generation. See DOC: Legacy comparator for why it is not
+ * held across pinning.
  */
 
 /**
@@ -160,8 +184,8 @@
  * gets -EBUSY; a pending signal gives -ERESTARTSYS.
  */
 
-static void drm_userptr_stat_inc(struct drm_userptr_device *udev,
-				 enum drm_userptr_stat stat)
+void drm_userptr_stat_inc(struct drm_userptr_device *udev,
+			  enum drm_userptr_stat stat)
 {
 	atomic64_inc(&udev->stats[stat]);
 }
@@ -192,7 +216,30 @@ static const char *const drm_userptr_stat_names[DRM_USERPTR_STAT_COUNT] = {
 	[DRM_USERPTR_STAT_INV_WAITS] = "inv_waits",
 	[DRM_USERPTR_STAT_NONBLOCK_OK] = "nonblock_ok",
 	[DRM_USERPTR_STAT_NONBLOCK_REFUSED] = "nonblock_refused",
+	[DRM_USERPTR_STAT_INV_MISSED] = "inv_missed",
 };
+
+static const struct drm_userptr_topology drm_userptr_object_topology;
+
+static const struct drm_userptr_topology *
+drm_userptr_topology(const struct drm_userptr_device *udev)
+{
+	switch (udev->backing) {
+	case DRM_USERPTR_BACKING_LEGACY:
+		return &drm_userptr_legacy_topology;
+	case DRM_USERPTR_BACKING_ALIGNED:
+		return &drm_userptr_aligned_topology;
+	default:
+		return &drm_userptr_object_topology;
+	}
+}
+
+/* Pinned backings hold a pin on every page of a chunk that is not stale. */
+static bool drm_userptr_pins(const struct drm_userptr_device *udev)
+{
+	return udev->backing == DRM_USERPTR_BACKING_PINNED ||
+	       udev->backing == DRM_USERPTR_BACKING_LEGACY;
+}
 
 /**
  * drm_userptr_device_init() - initialise the per-device userptr state
@@ -210,7 +257,9 @@ int drm_userptr_device_init(struct drm_userptr_device *udev,
 	int i;
 
 	if (backing != DRM_USERPTR_BACKING_PINNED &&
-	    backing != DRM_USERPTR_BACKING_UNPINNED)
+	    backing != DRM_USERPTR_BACKING_UNPINNED &&
+	    backing != DRM_USERPTR_BACKING_LEGACY &&
+	    backing != DRM_USERPTR_BACKING_ALIGNED)
 		return -EINVAL;
 	if (!retry_timeout_ms)
 		return -EINVAL;
@@ -218,6 +267,7 @@ int drm_userptr_device_init(struct drm_userptr_device *udev,
 	mutex_init(&udev->notifier_lock);
 	mutex_init(&udev->objects_lock);
 	INIT_LIST_HEAD(&udev->objects);
+	INIT_LIST_HEAD(&udev->aligned_mms);
 	udev->backing = backing;
 	udev->retry_timeout_ms = retry_timeout_ms;
 	for (i = 0; i < DRM_USERPTR_STAT_COUNT; i++)
@@ -293,8 +343,8 @@ EXPORT_SYMBOL_GPL(drm_userptr_notifier_unlock);
 static bool __drm_userptr_is_current(struct drm_userptr *up)
 {
 	lockdep_assert_held(&up->udev->notifier_lock);
-	return up->pages && !up->forced_stale &&
-	       !mmu_interval_read_retry(&up->notifier, up->seq);
+	return up->pages && bitmap_empty(up->stale, up->nchunks) &&
+	       drm_userptr_topology(up->udev)->is_current(up);
 }
 
 /**
@@ -320,8 +370,8 @@ EXPORT_SYMBOL_GPL(drm_userptr_is_current);
  * @idx: page index, below the object's page count
  *
  * Only valid while a fence published under the notifier lock after a
- * successful drm_userptr_is_current() is unsignaled: the pages cannot be
- * released, nor the array replaced, before every such fence signaled.
+ * successful drm_userptr_is_current() is unsignaled: no page can be
+ * released, nor an entry rewritten, before every such fence signaled.
  *
  * Return: the page.
  */
@@ -348,44 +398,98 @@ static bool drm_userptr_writable(const struct drm_userptr *up)
 	return !(up->flags & DRM_USERPTR_READ_ONLY);
 }
 
+/* First page and page count of chunk @c. */
+static unsigned long drm_userptr_chunk_first(unsigned long c)
+{
+	return c * DRM_USERPTR_CHUNK_PAGES;
+}
+
+static unsigned long drm_userptr_chunk_pages(const struct drm_userptr *up,
+					     unsigned long c)
+{
+	return min_t(unsigned long, DRM_USERPTR_CHUNK_PAGES,
+		     up->npages - drm_userptr_chunk_first(c));
+}
+
 /*
- * Drop the pins of @pages. From the callback (@may_lock false) the folio
- * lock must not be taken: the pins were taken with FOLL_LONGTERM, which the
- * mm only grants on anonymous, shmem and hugetlb memory, and for those
- * marking a page dirty needs no folio lock.
+ * Drop the pins of @count pages. From the callback (@may_lock false) the
+ * folio lock must not be taken: the pins were taken with FOLL_LONGTERM,
+ * which the mm only grants on anonymous, shmem and hugetlb memory, and for
+ * those marking a page dirty needs no folio lock.
  */
 static void drm_userptr_unpin(struct drm_userptr *up, struct page **pages,
-			      bool may_lock)
+			      unsigned long count, bool may_lock)
 {
 	unsigned long i;
 
 	if (may_lock) {
-		unpin_user_pages_dirty_lock(pages, up->npages,
+		unpin_user_pages_dirty_lock(pages, count,
 					    drm_userptr_writable(up));
 	} else {
 		if (drm_userptr_writable(up)) {
-			for (i = 0; i < up->npages; i++)
+			for (i = 0; i < count; i++)
 				if (!PageDirty(pages[i]))
 					set_page_dirty(pages[i]);
 		}
-		unpin_user_pages(pages, up->npages);
+		unpin_user_pages(pages, count);
 	}
 	drm_userptr_stat_add(up->udev, DRM_USERPTR_STAT_PINNED_PAGES,
-			     -(long)up->npages);
+			     -(long)count);
 }
 
-/* Caller holds the notifier lock; returns the pages whose pins to drop. */
-static struct page **__drm_userptr_take_pins(struct drm_userptr *up)
+/**
+ * __drm_userptr_mark_stale() - mark the chunks an invalidation covers
+ * @up: the object
+ * @start: first byte of the invalidated range
+ * @end: end of the range (exclusive)
+ *
+ * Notifier lock held. Chunks that held pins are queued in &drm_userptr.unpin
+ * for __drm_userptr_drop_pending(), called once the device is idle.
+ *
+ * Return: the number of chunks that were current and are now stale.
+ */
+unsigned long __drm_userptr_mark_stale(struct drm_userptr *up,
+				       unsigned long start, unsigned long end)
 {
+	unsigned long first, last, c, n = 0;
+
 	lockdep_assert_held(&up->udev->notifier_lock);
-	if (!up->pinned)
-		return NULL;
-	up->pinned = false;
-	return up->pages;
+	start = max(start, up->start);
+	end = min(end, up->start + (up->npages << PAGE_SHIFT));
+	if (start >= end)
+		return 0;
+	first = ((start - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
+	last = ((end - 1 - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
+	for (c = first; c <= last; c++) {
+		if (test_and_set_bit(c, up->stale))
+			continue;
+		n++;
+		if (up->pages && drm_userptr_pins(up->udev))
+			__set_bit(c, up->unpin);
+	}
+	return n;
 }
 
-static void drm_userptr_count_event(struct drm_userptr_device *udev,
-				    enum mmu_notifier_event event)
+/**
+ * __drm_userptr_drop_pending() - drop the pins of chunks marked stale
+ * @up: the object; the device must be idle on it
+ *
+ * Notifier lock held; never sleeps and never takes a folio lock.
+ */
+void __drm_userptr_drop_pending(struct drm_userptr *up)
+{
+	unsigned long c;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	for_each_set_bit(c, up->unpin, up->nchunks) {
+		drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
+				  drm_userptr_chunk_pages(up, c), false);
+		__clear_bit(c, up->unpin);
+	}
+}
+
+void drm_userptr_count_event(struct drm_userptr_device *udev,
+			     enum mmu_notifier_event event)
 {
 	static const enum drm_userptr_stat map[] = {
 		[MMU_NOTIFY_UNMAP] = DRM_USERPTR_STAT_INV_UNMAP,
@@ -408,15 +512,17 @@ static void drm_userptr_count_event(struct drm_userptr_device *udev,
  * the lock is free and the device is idle on the object; otherwise refuse,
  * which the mm allows exactly because the range is not blockable: the
  * reaper then leaves this range alone and retries later, and the pages stay
- * valid for the device until then. @cur_seq is the notifier's new sequence,
- * or 0 from the debug hook, which marks the pages stale by a flag instead of
- * a sequence the mm does not know about.
+ * valid for the device until then. @mni is the notifier whose sequence to
+ * move, NULL from the debug hook (marking the chunks stale is enough there:
+ * the object is current only with no stale chunk).
  */
 static bool drm_userptr_invalidate_nonblock(struct drm_userptr *up,
-					    unsigned long cur_seq)
+					    struct mmu_interval_notifier *mni,
+					    unsigned long cur_seq,
+					    unsigned long start,
+					    unsigned long end)
 {
 	struct drm_userptr_device *udev = up->udev;
-	struct page **pins;
 
 	if (!mutex_trylock(&udev->notifier_lock))
 		goto refuse;
@@ -424,13 +530,10 @@ static bool drm_userptr_invalidate_nonblock(struct drm_userptr *up,
 		mutex_unlock(&udev->notifier_lock);
 		goto refuse;
 	}
-	if (cur_seq)
-		mmu_interval_set_seq(&up->notifier, cur_seq);
-	else
-		up->forced_stale = true;
-	pins = __drm_userptr_take_pins(up);
-	if (pins)
-		drm_userptr_unpin(up, pins, false);
+	if (mni)
+		mmu_interval_set_seq(mni, cur_seq);
+	__drm_userptr_mark_stale(up, start, end);
+	__drm_userptr_drop_pending(up);
 	mutex_unlock(&udev->notifier_lock);
 	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_NONBLOCK_OK);
 	return true;
@@ -473,10 +576,11 @@ int drm_userptr_debug_invalidate_nonblock(struct drm_userptr_device *udev,
 	if (mutex_lock_interruptible(&udev->objects_lock))
 		return -EINTR;
 	list_for_each_entry(up, &udev->objects, link) {
-		if (up->mm != mm || addr < up->start ||
-		    addr >= up->start + (up->npages << PAGE_SHIFT))
+		unsigned long end = up->start + (up->npages << PAGE_SHIFT);
+
+		if (up->mm != mm || addr < up->start || addr >= end)
 			continue;
-		if (drm_userptr_invalidate_nonblock(up, 0))
+		if (drm_userptr_invalidate_nonblock(up, NULL, 0, up->start, end))
 			done++;
 		else
 			refused++;
@@ -495,7 +599,6 @@ static bool drm_userptr_invalidate(struct mmu_interval_notifier *mni,
 	struct drm_userptr *up = container_of(mni, struct drm_userptr, notifier);
 	struct drm_userptr_device *udev = up->udev;
 	bool blockable = mmu_notifier_range_blockable(range);
-	struct page **pins;
 	long ret;
 
 	trace_drm_userptr_invalidate(up, range->start, range->end,
@@ -503,11 +606,13 @@ static bool drm_userptr_invalidate(struct mmu_interval_notifier *mni,
 	drm_userptr_count_event(udev, range->event);
 
 	if (!blockable)
-		return drm_userptr_invalidate_nonblock(up, cur_seq);
+		return drm_userptr_invalidate_nonblock(up, mni, cur_seq,
+						       range->start, range->end);
 
 	might_sleep();
 	mutex_lock(&udev->notifier_lock);
 	mmu_interval_set_seq(mni, cur_seq);
+	__drm_userptr_mark_stale(up, range->start, range->end);
 	mutex_unlock(&udev->notifier_lock);
 
 	/*
@@ -526,11 +631,14 @@ static bool drm_userptr_invalidate(struct mmu_interval_notifier *mni,
 					   ret);
 	}
 
+	/*
+	 * Entries of stale chunks are rewritten only by a validation that
+	 * passed mmu_interval_read_begin(), which waits for this callback to
+	 * return: the pending pins are still ours to drop.
+	 */
 	mutex_lock(&udev->notifier_lock);
-	pins = __drm_userptr_take_pins(up);
+	__drm_userptr_drop_pending(up);
 	mutex_unlock(&udev->notifier_lock);
-	if (pins)
-		drm_userptr_unpin(up, pins, false);
 	return true;
 }
 
@@ -595,6 +703,14 @@ int drm_userptr_check_args(u64 user_ptr, u64 user_size, u32 flags)
 }
 EXPORT_SYMBOL_GPL(drm_userptr_check_args);
 
+static void drm_userptr_free_state(struct drm_userptr *up)
+{
+	bitmap_free(up->unpin);
+	bitmap_free(up->stale);
+	kvfree(up->pages);
+	up->pages = NULL;
+}
+
 /**
  * drm_userptr_init() - validate a userptr request and start tracking it
  * @up: the object, embedded in the driver's GEM object
@@ -604,8 +720,8 @@ EXPORT_SYMBOL_GPL(drm_userptr_check_args);
  * @user_size: size in bytes
  * @flags: %DRM_USERPTR_READ_ONLY, %DRM_USERPTR_PROBE
  *
- * Checks the request in i915's order and inserts one interval notifier on
- * the caller's mm for the range. No page is acquired: that happens at first
+ * Checks the request in i915's order and inserts the object's interval
+ * notifier on the caller's mm. No page is acquired: that happens at first
  * use, in drm_userptr_validate().
  *
  * Return: 0 on success; -EINVAL for unknown @flags; -E2BIG if @user_size
@@ -635,28 +751,38 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 			return err;
 	}
 
+	memset(up, 0, sizeof(*up));
 	up->udev = udev;
 	up->resv = resv;
 	up->mm = mm;
 	up->start = user_ptr;
 	up->npages = user_size >> PAGE_SHIFT;
+	up->nchunks = DIV_ROUND_UP(up->npages, DRM_USERPTR_CHUNK_PAGES);
 	up->flags = flags & DRM_USERPTR_READ_ONLY;
-	/* Matches no notifier sequence and !pages: forces acquisition. */
+	/* Matches no notifier sequence: forces the first acquisition. */
 	up->seq = ULONG_MAX;
-	up->pages = NULL;
-	up->pinned = false;
-	up->forced_stale = false;
 
-	err = mmu_interval_notifier_insert(&up->notifier, mm, user_ptr,
-					   user_size, &drm_userptr_notifier_ops);
+	up->stale = bitmap_alloc(up->nchunks, GFP_KERNEL);
+	up->unpin = bitmap_zalloc(up->nchunks, GFP_KERNEL);
+	if (!up->stale || !up->unpin) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	bitmap_fill(up->stale, up->nchunks);
+
+	err = drm_userptr_topology(udev)->init(up);
 	if (err)
-		return err;
+		goto err_free;
 
 	mutex_lock(&udev->objects_lock);
 	list_add_tail(&up->link, &udev->objects);
 	mutex_unlock(&udev->objects_lock);
 	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_OBJECTS);
 	return 0;
+
+err_free:
+	drm_userptr_free_state(up);
+	return err;
 }
 EXPORT_SYMBOL_GPL(drm_userptr_init);
 
@@ -664,13 +790,14 @@ EXPORT_SYMBOL_GPL(drm_userptr_init);
  * drm_userptr_fini() - stop tracking and release the pages
  * @up: the object; the device must be done with it (no unsignaled fence)
  *
- * Removes the interval notifier, which waits for a running invalidation of
+ * Removes the object's notifier, which waits for a running invalidation of
  * the range, then drops the pins. Must not be called under the notifier
  * lock or from an invalidation callback.
  */
 void drm_userptr_fini(struct drm_userptr *up)
 {
 	struct drm_userptr_device *udev = up->udev;
+	unsigned long c;
 
 	might_sleep();
 	lockdep_assert_not_held(&udev->notifier_lock);
@@ -679,28 +806,42 @@ void drm_userptr_fini(struct drm_userptr *up)
 	list_del(&up->link);
 	mutex_unlock(&udev->objects_lock);
 
-	mmu_interval_notifier_remove(&up->notifier);
-	if (up->pinned)
-		drm_userptr_unpin(up, up->pages, true);
-	kvfree(up->pages);
-	up->pages = NULL;
+	drm_userptr_topology(udev)->fini(up);
+	if (up->pages && drm_userptr_pins(udev)) {
+		for_each_clear_bit(c, up->stale, up->nchunks)
+			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
+					  drm_userptr_chunk_pages(up, c), true);
+	}
+	drm_userptr_free_state(up);
 	atomic64_dec(&udev->stats[DRM_USERPTR_STAT_OBJECTS]);
 }
 EXPORT_SYMBOL_GPL(drm_userptr_fini);
 
-static int drm_userptr_pin(struct drm_userptr *up, struct page **pages)
+/**
+ * drm_userptr_pin_range() - pin pages [first, first + count) of the object
+ * @up: the object
+ * @first: first page index
+ * @count: number of pages
+ * @pages: where to store them
+ *
+ * Return: 0, or a negative errno with nothing left pinned.
+ */
+int drm_userptr_pin_range(struct drm_userptr *up, unsigned long first,
+			  unsigned long count, struct page **pages)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long start = up->start + (first << PAGE_SHIFT);
 	unsigned long done = 0;
-	int ret;
+	long ret;
 
 	if (drm_userptr_writable(up))
 		gup_flags |= FOLL_WRITE;
 
-	while (done < up->npages) {
-		ret = pin_user_pages_fast(up->start + (done << PAGE_SHIFT),
-					  min_t(unsigned long, up->npages - done,
-						INT_MAX >> PAGE_SHIFT),
+	while (done < count) {
+		unsigned long n = min_t(unsigned long, count - done,
+					INT_MAX >> PAGE_SHIFT);
+
+		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), n,
 					  gup_flags, pages + done);
 		if (ret <= 0) {
 			if (done)
@@ -713,14 +854,28 @@ static int drm_userptr_pin(struct drm_userptr *up, struct page **pages)
 	return 0;
 }
 
-static int drm_userptr_fault(struct drm_userptr *up, struct page **pages,
-			     unsigned long seq)
+/**
+ * drm_userptr_fault_range() - fault pages [first, first + count) with HMM
+ * @up: the object
+ * @notifier: the interval notifier covering the range
+ * @seq: its sequence from mmu_interval_read_begin()
+ * @first: first page index
+ * @count: number of pages
+ * @pages: where to store them (no reference is taken)
+ *
+ * Return: 0; -EBUSY if the sequence moved meanwhile; -EFAULT, -EPERM from
+ * hmm_range_fault(); -EINTR if killed; -ENOMEM.
+ */
+int drm_userptr_fault_range(struct drm_userptr *up,
+			    struct mmu_interval_notifier *notifier,
+			    unsigned long seq, unsigned long first,
+			    unsigned long count, struct page **pages)
 {
 	struct hmm_range range = {
-		.notifier = &up->notifier,
+		.notifier = notifier,
 		.notifier_seq = seq,
-		.start = up->start,
-		.end = up->start + (up->npages << PAGE_SHIFT),
+		.start = up->start + (first << PAGE_SHIFT),
+		.end = up->start + ((first + count) << PAGE_SHIFT),
 		.default_flags = HMM_PFN_REQ_FAULT,
 	};
 	struct mm_struct *mm = up->mm;
@@ -731,7 +886,7 @@ static int drm_userptr_fault(struct drm_userptr *up, struct page **pages,
 	if (drm_userptr_writable(up))
 		range.default_flags |= HMM_PFN_REQ_WRITE;
 
-	pfns = kvmalloc_array(up->npages, sizeof(*pfns), GFP_KERNEL);
+	pfns = kvmalloc_array(count, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	range.hmm_pfns = pfns;
@@ -749,11 +904,77 @@ static int drm_userptr_fault(struct drm_userptr *up, struct page **pages,
 	if (ret)
 		goto out_free;
 
-	for (i = 0; i < up->npages; i++)
+	for (i = 0; i < count; i++)
 		pages[i] = hmm_pfn_to_page(pfns[i]);
 out_free:
 	kvfree(pfns);
 	return ret;
+}
+
+/* Release what one acquisition round took, before publication. */
+static void drm_userptr_release(struct drm_userptr *up, struct page **pages,
+				unsigned long count)
+{
+	if (count && drm_userptr_pins(up->udev))
+		drm_userptr_unpin(up, pages, count, true);
+}
+
+/*
+ * Acquire every chunk set in @snap, packed into @pages in chunk order.
+ * Runs of consecutive chunks go to the topology in one call.
+ */
+static int drm_userptr_acquire_stale(struct drm_userptr *up, void *cookie,
+				     const unsigned long *snap,
+				     struct page **pages,
+				     unsigned long *acquired)
+{
+	const struct drm_userptr_topology *topo = drm_userptr_topology(up->udev);
+	unsigned long rs, re, first, count;
+	int err;
+
+	*acquired = 0;
+	for_each_set_bitrange(rs, re, snap, up->nchunks) {
+		first = drm_userptr_chunk_first(rs);
+		count = min(drm_userptr_chunk_first(re), up->npages) - first;
+		err = topo->acquire(up, cookie, first, count, pages + *acquired);
+		if (err) {
+			drm_userptr_release(up, pages, *acquired);
+			*acquired = 0;
+			return err;
+		}
+		*acquired += count;
+	}
+	return 0;
+}
+
+/* Copy the freshly acquired pages into the array, chunk by chunk. */
+static void __drm_userptr_publish(struct drm_userptr *up,
+				  const unsigned long *snap,
+				  struct page **pages)
+{
+	unsigned long c, n, off = 0;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	for_each_set_bit(c, snap, up->nchunks) {
+		n = drm_userptr_chunk_pages(up, c);
+		memcpy(up->pages + drm_userptr_chunk_first(c), pages + off,
+		       n * sizeof(*pages));
+		off += n;
+	}
+	bitmap_andnot(up->stale, up->stale, snap, up->nchunks);
+}
+
+static unsigned long drm_userptr_snap_pages(const struct drm_userptr *up,
+					    const unsigned long *snap)
+{
+	unsigned long n = bitmap_weight(snap, up->nchunks) *
+			  DRM_USERPTR_CHUNK_PAGES;
+
+	/* The last chunk may be short. */
+	if (test_bit(up->nchunks - 1, snap))
+		n -= DRM_USERPTR_CHUNK_PAGES -
+		     drm_userptr_chunk_pages(up, up->nchunks - 1);
+	return n;
 }
 
 /**
@@ -763,8 +984,8 @@ out_free:
  * @deadline: from drm_userptr_deadline(), shared by the whole submission
  *
  * Returns at once if the published pages are current. Otherwise runs the
- * collision-retry loop: mmu_interval_read_begin(), acquire the pages with no
- * lock held, then publish them under the notifier lock if
+ * collision-retry loop: mmu_interval_read_begin(), acquire the stale chunks
+ * with no lock held, then publish them under the notifier lock if
  * mmu_interval_read_retry() says no invalidation ran meanwhile. Must be
  * called from the process that created the object, with no driver lock
  * held. Success does not make the pages current at submission: the driver
@@ -780,9 +1001,12 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 			 unsigned long deadline)
 {
 	struct drm_userptr_device *udev = up->udev;
-	struct page **pages, **stale;
+	const struct drm_userptr_topology *topo = drm_userptr_topology(udev);
+	struct page **pages = NULL, **array = NULL;
+	unsigned long *snap = NULL;
+	unsigned long count, acquired = 0, cap = 0;
 	unsigned int retries = 0;
-	unsigned long seq;
+	void *cookie = NULL;
 	int err;
 
 	might_sleep();
@@ -801,8 +1025,18 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 	}
 	mutex_unlock(&udev->notifier_lock);
 
-	pages = kvmalloc_array(up->npages, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
+	if (!READ_ONCE(up->pages)) {
+		array = kvcalloc(up->npages, sizeof(*array), GFP_KERNEL);
+		if (!array)
+			return -ENOMEM;
+		mutex_lock(&udev->notifier_lock);
+		if (!up->pages)
+			swap(up->pages, array);
+		mutex_unlock(&udev->notifier_lock);
+		kvfree(array);
+	}
+	snap = bitmap_alloc(up->nchunks, GFP_KERNEL);
+	if (!snap)
 		return -ENOMEM;
 
 	for (;;) {
@@ -816,16 +1050,33 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 			break;
 		}
 
-		seq = mmu_interval_read_begin(&up->notifier);
-		if (udev->backing == DRM_USERPTR_BACKING_PINNED)
-			err = drm_userptr_pin(up, pages);
-		else
-			err = drm_userptr_fault(up, pages, seq);
+		err = topo->read_begin(up, &cookie);
+		if (err)
+			break;
+		mutex_lock(&udev->notifier_lock);
+		bitmap_copy(snap, up->stale, up->nchunks);
+		mutex_unlock(&udev->notifier_lock);
+
+		count = drm_userptr_snap_pages(up, snap);
+		if (count > cap) {
+			kvfree(pages);
+			pages = kvmalloc_array(count, sizeof(*pages), GFP_KERNEL);
+			cap = pages ? count : 0;
+			if (!pages) {
+				topo->read_end(up, cookie);
+				err = -ENOMEM;
+				break;
+			}
+		}
+		err = drm_userptr_acquire_stale(up, cookie, snap, pages,
+						&acquired);
 		if (err == -EBUSY) {
 			/* hmm_range_fault() saw the sequence move. */
+			topo->read_end(up, cookie);
 			goto retry;
 		}
 		if (err) {
+			topo->read_end(up, cookie);
 			/* Write access to a read-only mapping. */
 			if (err == -EPERM)
 				err = -EFAULT;
@@ -836,45 +1087,112 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 		if (__drm_userptr_is_current(up)) {
 			/* A concurrent validation published first. */
 			mutex_unlock(&udev->notifier_lock);
-			if (udev->backing == DRM_USERPTR_BACKING_PINNED)
-				drm_userptr_unpin(up, pages, true);
+			topo->read_end(up, cookie);
+			drm_userptr_release(up, pages, acquired);
 			err = 0;
 			break;
 		}
-		if (mmu_interval_read_retry(&up->notifier, seq)) {
+		if (topo->read_retry(up, cookie) ||
+		    !bitmap_equal(snap, up->stale, up->nchunks)) {
 			mutex_unlock(&udev->notifier_lock);
-			if (udev->backing == DRM_USERPTR_BACKING_PINNED)
-				drm_userptr_unpin(up, pages, true);
+			topo->read_end(up, cookie);
+			drm_userptr_release(up, pages, acquired);
 			goto retry;
 		}
 		/*
-		 * The old array is stale: the invalidation that made it so
-		 * waited for every fence published against it and dropped
-		 * its pins before read_begin() above could return.
+		 * The stale chunks' old entries are unused: the invalidation
+		 * that marked them waited for every fence published against
+		 * them and dropped their pins before read_begin returned.
 		 */
-		stale = up->pages;
-		up->pages = pages;
-		up->pinned = udev->backing == DRM_USERPTR_BACKING_PINNED;
-		up->forced_stale = false;
-		up->seq = seq;
+		__drm_userptr_publish(up, snap, pages);
+		topo->commit(up, cookie);
 		mutex_unlock(&udev->notifier_lock);
+		topo->read_end(up, cookie);
 
 		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_ACQUIRES);
 		drm_userptr_stat_add(udev, DRM_USERPTR_STAT_ACQUIRED_PAGES,
-				     up->npages);
-		trace_drm_userptr_acquire(up, up->npages, retries);
-		kvfree(stale);
-		return 0;
+				     acquired);
+		trace_drm_userptr_acquire(up, acquired, retries);
+		err = 0;
+		break;
 retry:
 		retries++;
 		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_RETRIES);
 		trace_drm_userptr_retry(up, retries);
 		cond_resched();
 	}
+	bitmap_free(snap);
 	kvfree(pages);
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_userptr_validate);
+
+/* The per-object topology: one interval notifier in each object. */
+
+static int drm_userptr_object_init(struct drm_userptr *up)
+{
+	return mmu_interval_notifier_insert(&up->notifier, up->mm, up->start,
+					    up->npages << PAGE_SHIFT,
+					    &drm_userptr_notifier_ops);
+}
+
+static void drm_userptr_object_fini(struct drm_userptr *up)
+{
+	mmu_interval_notifier_remove(&up->notifier);
+}
+
+static int drm_userptr_object_read_begin(struct drm_userptr *up, void **cookie)
+{
+	*cookie = (void *)mmu_interval_read_begin(&up->notifier);
+	return 0;
+}
+
+static int drm_userptr_object_acquire(struct drm_userptr *up, void *cookie,
+				      unsigned long first, unsigned long count,
+				      struct page **pages)
+{
+	if (up->udev->backing == DRM_USERPTR_BACKING_PINNED)
+		return drm_userptr_pin_range(up, first, count, pages);
+	return drm_userptr_fault_range(up, &up->notifier,
+				       (unsigned long)cookie, first, count,
+				       pages);
+}
+
+static bool drm_userptr_object_read_retry(struct drm_userptr *up, void *cookie)
+{
+	return mmu_interval_read_retry(&up->notifier, (unsigned long)cookie);
+}
+
+static void drm_userptr_object_commit(struct drm_userptr *up, void *cookie)
+{
+	up->seq = (unsigned long)cookie;
+}
+
+static void drm_userptr_object_read_end(struct drm_userptr *up, void *cookie)
+{
+}
+
+static bool drm_userptr_object_is_current(struct drm_userptr *up)
+{
+	return !mmu_interval_read_retry(&up->notifier, up->seq);
+}
+
+static const struct drm_userptr_topology drm_userptr_object_topology = {
+	.init = drm_userptr_object_init,
+	.fini = drm_userptr_object_fini,
+	.read_begin = drm_userptr_object_read_begin,
+	.acquire = drm_userptr_object_acquire,
+	.read_retry = drm_userptr_object_read_retry,
+	.commit = drm_userptr_object_commit,
+	.read_end = drm_userptr_object_read_end,
+	.is_current = drm_userptr_object_is_current,
+};
+
+static void __exit drm_userptr_module_exit(void)
+{
+	drm_userptr_legacy_exit();
+}
+module_exit(drm_userptr_module_exit);
 
 MODULE_DESCRIPTION("DRM GEM userptr helper: interval notifiers with collision-retry");
 MODULE_AUTHOR("The drm-userptr authors");

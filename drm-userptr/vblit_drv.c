@@ -36,7 +36,7 @@
 static char *backing = "pinned";
 module_param(backing, charp, 0444);
 MODULE_PARM_DESC(backing,
-		 "How userptr pages are held: pinned or 0 (default), unpinned or 1");
+		 "How userptr pages are held: pinned (default), unpinned; comparators for benchmarks only: legacy, aligned");
 
 static unsigned int retry_timeout_ms = 1000;
 module_param(retry_timeout_ms, uint, 0444);
@@ -102,9 +102,8 @@ static int vblit_getparam_ioctl(struct drm_device *drm, void *data,
 		args->value = 1;
 		break;
 	case VBLIT_PARAM_USERPTR_BACKING:
-		args->value = vdev->udev.backing == DRM_USERPTR_BACKING_UNPINNED ?
-			      VBLIT_USERPTR_BACKING_UNPINNED :
-			      VBLIT_USERPTR_BACKING_PINNED;
+		/* The uapi values are the helper's. */
+		args->value = vdev->udev.backing;
 		break;
 	case VBLIT_PARAM_USERPTR_MAX_SIZE:
 		args->value = DRM_USERPTR_MAX_SIZE;
@@ -150,6 +149,14 @@ static const struct drm_driver vblit_driver = {
 	DRM_USERPTR_COMPAT_PRIME_OPS
 };
 
+/* Values of the backing parameter, indexed by enum drm_userptr_backing. */
+static const char *const vblit_backing_names[] = {
+	[DRM_USERPTR_BACKING_PINNED] = "pinned",
+	[DRM_USERPTR_BACKING_UNPINNED] = "unpinned",
+	[DRM_USERPTR_BACKING_LEGACY] = "legacy",
+	[DRM_USERPTR_BACKING_ALIGNED] = "aligned",
+};
+
 /*
  * debugfs "vblit/stats": one "key: value" line per counter, vblit's then the
  * helper's. Jobs that have run are cleaned up first, so that a reader that
@@ -176,9 +183,7 @@ static int vblit_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "jobs_in_flight: %lld\n", (long long)(submitted - completed));
 	seq_printf(m, "jobs_held: %lld\n",
 		   (long long)atomic64_read(&vdev->jobs_held));
-	seq_printf(m, "backing: %s\n",
-		   vdev->udev.backing == DRM_USERPTR_BACKING_UNPINNED ?
-		   "unpinned" : "pinned");
+	seq_printf(m, "backing: %s\n", vblit_backing_names[vdev->udev.backing]);
 	drm_userptr_device_stats_show(&vdev->udev, m);
 	return 0;
 }
@@ -217,13 +222,13 @@ static const struct file_operations vblit_invalidate_nonblock_fops = {
 
 static int vblit_backing_parse(const char *arg, enum drm_userptr_backing *out)
 {
-	if (sysfs_streq(arg, "pinned") || sysfs_streq(arg, "0")) {
-		*out = DRM_USERPTR_BACKING_PINNED;
-		return 0;
-	}
-	if (sysfs_streq(arg, "unpinned") || sysfs_streq(arg, "1")) {
-		*out = DRM_USERPTR_BACKING_UNPINNED;
-		return 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vblit_backing_names); i++) {
+		if (sysfs_streq(arg, vblit_backing_names[i])) {
+			*out = i;
+			return 0;
+		}
 	}
 	pr_err("vblit: unknown backing \"%s\"\n", arg);
 	return -EINVAL;

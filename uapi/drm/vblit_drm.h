@@ -59,7 +59,9 @@ extern "C" {
  * @VBLIT_PARAM_HAS_USERPTR_PROBE: 1 if %VBLIT_USERPTR_PROBE is supported
  *	(the counterpart of i915's I915_PARAM_HAS_USERPTR_PROBE).
  * @VBLIT_PARAM_USERPTR_BACKING: how userptr pages are held, one of
- *	%VBLIT_USERPTR_BACKING_PINNED or %VBLIT_USERPTR_BACKING_UNPINNED.
+ *	%VBLIT_USERPTR_BACKING_PINNED, %VBLIT_USERPTR_BACKING_UNPINNED, or, on
+ *	a device loaded for benchmarks, the comparators
+ *	%VBLIT_USERPTR_BACKING_LEGACY and %VBLIT_USERPTR_BACKING_ALIGNED.
  * @VBLIT_PARAM_USERPTR_MAX_SIZE: largest user_size accepted by
  *	GEM_USERPTR, bytes; larger sizes give -E2BIG.
  * @VBLIT_PARAM_HAS_EXEC: 1 if &DRM_IOCTL_VBLIT_EXEC is supported.
@@ -85,6 +87,8 @@ enum drm_vblit_param {
 
 #define VBLIT_USERPTR_BACKING_PINNED	0
 #define VBLIT_USERPTR_BACKING_UNPINNED	1
+#define VBLIT_USERPTR_BACKING_LEGACY	2
+#define VBLIT_USERPTR_BACKING_ALIGNED	3
 
 /**
  * struct drm_vblit_getparam - query a device parameter
