@@ -3,7 +3,9 @@
 # Second stage of the guest, run from the host's root (read-only 9p).
 # Environment from the kernel command line: PROJECT, KSERIES, KV, KTREE,
 # MODDIR, PASSES (e.g. "pinned unpinned"), SUITES (binaries, or "all"),
-# MODE (test|demo).
+# MODE (test|demo|bench|mesa); for bench BENCH_REPS, BENCH_SCALE, BENCH_ONLY;
+# for mesa MESA_TIER_ENV (see mesa-tests/guest.sh);
+# IGT_TIMEOUT (seconds per subtest); DEBUG_KERNEL=1 (scripts/test-debug.sh).
 #
 # Writes into /tmp/results (a writable 9p share): <pass>.json from the IGT
 # runner, checks.txt ("name pass|fail reason" lines), dmesg.txt, done.
@@ -37,11 +39,18 @@ modprobe -d "$KTREE" -S "$KV" zram num_devices=1 &&
 	mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 ||
 	check vm/zram-swap fail "zram swap not set up"
 
+# The checking kernel (make test-debug): KUnit, kmemleak baseline.
+[ "${DEBUG_KERNEL:-0}" = 1 ] && bash "$PROJECT/scripts/test-debug.sh" guest-before
+
 stat_of() { sed -n "s/^$1: //p" /sys/kernel/debug/vblit/stats 2>/dev/null; }
 
 export IGT_FORCE_DRIVER=vblit
 export VBLIT_KO="$MODDIR/vblit.ko"
-for pass in ${PASSES//,/ }; do
+for entry in ${PASSES//,/ }; do
+	# An entry is a backing, optionally with its own suites:
+	# "legacy:vblit_userptr+vblit_basic".
+	pass=${entry%%:*} pass_suites=${SUITES:-all}
+	[ "$entry" = "$pass" ] || pass_suites=${entry#*:}
 	export VBLIT_MODULE_OPTS="backing=$pass"
 	if ! insmod "$MODDIR/drm_userptr.ko" debug_hooks=1 || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
 		check "vm/$pass/module-load" fail "insmod failed"
@@ -50,14 +59,28 @@ for pass in ${PASSES//,/ }; do
 	check "vm/$pass/module-load" pass
 	case "${MODE:-test}" in
 	test)
-		if [ "${SUITES:-all}" = all ]; then bins=(); else IFS=, read -ra bins <<<"$SUITES"; fi
+		if [ "$pass_suites" = all ]; then bins=(); else IFS=,+ read -ra bins <<<"$pass_suites"; fi
 		python3 "$PROJECT/igt-tests/runner/igt_run.py" --bin-dir "$PROJECT/build/igt" \
-			--out "$R/$pass.json" --pass "$pass" "${bins[@]}"
+			--out "$R/$pass.json" --pass "$pass" ${IGT_TIMEOUT:+--timeout "$IGT_TIMEOUT"} "${bins[@]}"
 		;;
 	demo)
 		echo "== userptr backing: $pass" >"$R/demo-$pass.txt"
 		"$PROJECT/build/tools/vblit_demo" >>"$R/demo-$pass.txt" 2>&1 ||
 			check "vm/$pass/demo" fail "exit $?"
+		;;
+	mesa)
+		bash "$PROJECT/mesa-tests/guest.sh" "$R/mesa-$pass" ||
+			check "vm/$pass/mesa" fail "exit $?"
+		;;
+	bench)
+		# Raw samples only; scripts/bench.sh computes the ratios on the host.
+		# A pass named twice in PASSES appends a second round.
+		round=$(grep -sc '^# pass=' "$R/bench-$pass.csv" || true)
+		echo "== userptr backing: $pass (round ${round:-0})" >>"$R/bench-$pass.txt"
+		"$PROJECT/build/tools/vblit_bench" --pass "$pass" --round "${round:-0}" \
+			--csv "$R/bench-$pass.csv" ${BENCH_REPS:+--reps "$BENCH_REPS"} \
+			${BENCH_SCALE:+--scale "$BENCH_SCALE"} ${BENCH_ONLY:+--only "$BENCH_ONLY"} \
+			>>"$R/bench-$pass.txt" 2>&1 || check "vm/$pass/bench" fail "exit $?"
 		;;
 	esac
 	# Deferred frees (a job's last reference) land within a moment.
@@ -88,5 +111,7 @@ if grep -nE 'BUG:|WARNING:|Oops|Call Trace|possible circular locking|possible re
 else
 	check vm/dmesg-clean pass
 fi
+# The checking kernel: kmemleak scan, then the hmm-tests peer reference.
+[ "${DEBUG_KERNEL:-0}" = 1 ] && bash "$PROJECT/scripts/test-debug.sh" guest-after
 touch "$R/done"
 power_off
