@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/rwsem.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "drm_userptr.h"
@@ -40,6 +41,13 @@
  * object or not, collides with every acquisition in that mm. Validity is
  * published under the same notifier lock and chunk bitmaps as the other
  * topologies, so the submission protocol is unchanged.
+ *
+ * The second change: invalidations nest. Zapping part of a transparent
+ * huge page splits it, and the split opens its own invalidation inside the
+ * zap's, on the same task; a write lock held from start to end deadlocks
+ * there (our "partial-invalidate-dontneed" subtest hung on it). The writer
+ * records itself and a nesting depth, and a nested start on the same task
+ * proceeds under the write lock it already holds.
  */
 
 /**
@@ -62,11 +70,28 @@ struct drm_userptr_legacy_mm {
 	struct rb_root_cached objects;
 	/** @udev: the device, for counting invalidations that hit nothing. */
 	struct drm_userptr_device *udev;
+	/**
+	 * @writer: the task holding @sem for write, NULL if none. Written
+	 * only by that task while it holds @sem for write; other tasks can
+	 * only find it unequal to themselves.
+	 */
+	struct task_struct *writer;
+	/** @depth: nested invalidations of @writer; @sem held for write. */
+	unsigned int depth;
 };
 
 static struct drm_userptr_legacy_mm *to_legacy_mm(struct mmu_notifier *mn)
 {
 	return container_of(mn, struct drm_userptr_legacy_mm, mn);
+}
+
+/* End one level of invalidation; the outermost releases the semaphore. */
+static void drm_userptr_legacy_unlock(struct drm_userptr_legacy_mm *lmm)
+{
+	if (--lmm->depth)
+		return;
+	WRITE_ONCE(lmm->writer, NULL);
+	up_write(&lmm->sem);
 }
 
 static int drm_userptr_legacy_start(struct mmu_notifier *mn,
@@ -78,16 +103,23 @@ static int drm_userptr_legacy_start(struct mmu_notifier *mn,
 	struct drm_userptr *up;
 	bool hit = false;
 
-	if (blockable)
-		down_write(&lmm->sem);
-	else if (!down_write_trylock(&lmm->sem))
-		return -EAGAIN;
+	if (READ_ONCE(lmm->writer) == current) {
+		/* Nested: a THP split inside a zap, on this task. */
+		lmm->depth++;
+	} else {
+		if (blockable)
+			down_write(&lmm->sem);
+		else if (!down_write_trylock(&lmm->sem))
+			return -EAGAIN;
+		WRITE_ONCE(lmm->writer, current);
+		lmm->depth = 1;
+	}
 
 	if (lmm->udev) {
 		if (blockable) {
 			mutex_lock(&lmm->udev->notifier_lock);
 		} else if (!mutex_trylock(&lmm->udev->notifier_lock)) {
-			up_write(&lmm->sem);
+			drm_userptr_legacy_unlock(lmm);
 			return -EAGAIN;
 		}
 		lmm->gen++;
@@ -106,7 +138,7 @@ static int drm_userptr_legacy_start(struct mmu_notifier *mn,
 			    !mutex_trylock(&up->udev->notifier_lock)) {
 				drm_userptr_stat_inc(up->udev,
 						     DRM_USERPTR_STAT_NONBLOCK_REFUSED);
-				up_write(&lmm->sem);
+				drm_userptr_legacy_unlock(lmm);
 				return -EAGAIN;
 			}
 			__drm_userptr_mark_stale(up, range->start, range->end);
@@ -137,7 +169,7 @@ static int drm_userptr_legacy_start(struct mmu_notifier *mn,
 static void drm_userptr_legacy_end(struct mmu_notifier *mn,
 				   const struct mmu_notifier_range *range)
 {
-	up_write(&to_legacy_mm(mn)->sem);
+	drm_userptr_legacy_unlock(to_legacy_mm(mn));
 }
 
 static struct mmu_notifier *drm_userptr_legacy_alloc(struct mm_struct *mm)

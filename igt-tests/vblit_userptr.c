@@ -1056,6 +1056,89 @@ static void test_madvise_dontneed(void)
 	vblit_assert_no_leaks();
 }
 
+/* Pages the helper re-acquires per stale chunk (DRM_USERPTR_CHUNK_PAGES). */
+#define CHUNK_PAGES 16
+
+/**
+ * SUBTEST: partial-invalidate-dontneed
+ * Description: MADV_DONTNEED on one page in the middle of a 4 MiB object:
+ *	the device then sees zeros in exactly that page and the old data
+ *	everywhere else, and revalidation re-acquires one chunk, not the
+ *	whole object.
+ */
+static void test_partial_invalidate_dontneed(void)
+{
+	const size_t size = 4 << 20, hole = 517;
+	uint8_t *ptr = vblit_mmap_anon(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	uint8_t *expected = malloc(size);
+	int64_t acquired;
+
+	igt_assert(expected);
+	/*
+	 * A THP split would make the mm itself invalidate 2 MiB: measure the
+	 * helper's granularity, not the mm's.
+	 */
+	igt_assert_eq(madvise(ptr, size, MADV_NOHUGEPAGE), 0);
+	vblit_pattern_write(ptr, size, 0xb00);
+	device_check_pattern(handle, size, 0xb00, "before");
+
+	igt_assert_eq(madvise(ptr + hole * PAGE, PAGE, MADV_DONTNEED), 0);
+	memcpy(expected, ptr, size);
+	acquired = vblit_stat_require("acquired_pages");
+	vblit_device_check_mem(fd, handle, expected, size, "after one-page MADV_DONTNEED");
+	igt_assert_f(vblit_stat("acquired_pages") - acquired <= CHUNK_PAGES,
+		     "revalidation re-acquired %" PRId64 " pages for a one-page invalidation\n",
+		     vblit_stat("acquired_pages") - acquired);
+
+	free(expected);
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: partial-invalidate-remap
+ * Description: Several scattered ranges of a 4 MiB object (one page, a
+ *	range straddling two chunks, the last page) are replaced by MAP_FIXED
+ *	mappings of new data; the device reads the new data there and the old
+ *	data everywhere else, then writes the whole object and the CPU sees
+ *	it in every page, old and new.
+ */
+static void test_partial_invalidate_remap(void)
+{
+	static const struct { size_t first, count; } ranges[] = {
+		{ 3, 1 }, { 30, 5 }, { 1023, 1 },
+	};
+	const size_t size = 4 << 20;
+	uint8_t *ptr = vblit_mmap_anon(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	uint8_t *expected = malloc(size);
+	unsigned int i;
+
+	igt_assert(expected);
+	vblit_pattern_write(ptr, size, 0xb10);
+	device_check_pattern(handle, size, 0xb10, "before");
+
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		uint8_t *at = ptr + ranges[i].first * PAGE;
+
+		igt_assert(mmap(at, ranges[i].count * PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == at);
+		memset(at, 0x5a + i, ranges[i].count * PAGE);
+	}
+	memcpy(expected, ptr, size);
+	vblit_device_check_mem(fd, handle, expected, size, "after partial remaps");
+
+	device_write_pattern(handle, size, 0xb11);
+	vblit_pattern_check(ptr, size, 0xb11, "device write after partial remaps");
+
+	free(expected);
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
 /**
  * SUBTEST: prot-none
  * Description: A userptr over PROT_NONE memory is created (no PROBE
@@ -1681,6 +1764,14 @@ igt_main
 	igt_describe("munmap and MADV_DONTNEED count invalidations.");
 	igt_subtest("invalidate-counters")
 		test_invalidate_counters();
+
+	igt_describe("A one-page invalidation re-acquires one chunk and the data stays exact.");
+	igt_subtest("partial-invalidate-dontneed")
+		test_partial_invalidate_dontneed();
+
+	igt_describe("Scattered remaps of a large object: new data where remapped, old elsewhere.");
+	igt_subtest("partial-invalidate-remap")
+		test_partial_invalidate_remap();
 
 	igt_describe("Pins per backing: held between uses only with backing=pinned.");
 	igt_subtest("backing-accounting")

@@ -326,6 +326,11 @@ void igt_reset_timeout(void);
 /* Every driver but vgem; a driver unknown to IGT matches it. */
 #define DRIVER_ANY	~(DRIVER_VGEM)
 
+/* lib/drmtest.h */
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(arr) (sizeof(arr) / sizeof(arr[0]))
+#endif
+
 int drm_open_driver(int chipset);
 int __drm_open_driver(int chipset);
 int drm_open_driver_render(int chipset);
