@@ -464,26 +464,47 @@ unsigned long __drm_userptr_mark_stale(struct drm_userptr *up,
 		if (test_and_set_bit(c, up->stale))
 			continue;
 		n++;
-		if (up->pages && drm_userptr_pins(up->udev))
+		if (up->pages &&
+		    (drm_userptr_pins(up->udev) || drm_userptr_writable(up)))
 			__set_bit(c, up->unpin);
 	}
 	return n;
 }
 
 /**
- * __drm_userptr_drop_pending() - drop the pins of chunks marked stale
+ * __drm_userptr_drop_pending() - release chunks marked stale
  * @up: the object; the device must be idle on it
+ *
+ * Pinned backings: mark the pages dirty and drop the pins. Unpinned
+ * backings hold no reference, but what the device wrote must still be
+ * dirty before the mm looks at the pages: the callback runs before they
+ * are unmapped, so a lazily-freed (MADV_FREE) anonymous page or a clean
+ * shmem page the device wrote is not discarded as clean by reclaim. Only
+ * anonymous (lazily-freed ones are no longer swap-backed) and swap-backed
+ * pages are marked here, whose dirtying needs no folio lock.
  *
  * Notifier lock held; never sleeps and never takes a folio lock.
  */
 void __drm_userptr_drop_pending(struct drm_userptr *up)
 {
-	unsigned long c;
+	bool pins = drm_userptr_pins(up->udev);
+	struct folio *folio;
+	unsigned long c, i;
 
 	lockdep_assert_held(&up->udev->notifier_lock);
 	for_each_set_bit(c, up->unpin, up->nchunks) {
-		drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
-				  drm_userptr_chunk_pages(up, c), false);
+		if (pins) {
+			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
+					  drm_userptr_chunk_pages(up, c), false);
+		} else {
+			for (i = 0; i < drm_userptr_chunk_pages(up, c); i++) {
+				folio = page_folio(up->pages[drm_userptr_chunk_first(c) + i]);
+				if ((folio_test_anon(folio) ||
+				     folio_test_swapbacked(folio)) &&
+				    !folio_test_dirty(folio))
+					folio_mark_dirty(folio);
+			}
+		}
 		__clear_bit(c, up->unpin);
 	}
 }
