@@ -875,3 +875,341 @@ double vblit_elapsed_ms(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1e3 +
 	       (now.tv_nsec - start->tv_nsec) / 1e6;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Helpers of the mm and race suites                                      */
+
+static size_t vblit_round_page(size_t size)
+{
+	return (size + VBLIT_PAGE_SIZE - 1) & VBLIT_PAGE_MASK;
+}
+
+/** vblit_bo_create - a shmem object of @size bytes, mapped read-write */
+struct vblit_bo vblit_bo_create(int fd, size_t size)
+{
+	struct vblit_bo bo = { .size = vblit_round_page(size) };
+
+	bo.handle = vblit_gem_create(fd, bo.size);
+	bo.map = vblit_gem_mmap(fd, bo.handle, bo.size, PROT_READ | PROT_WRITE);
+	return bo;
+}
+
+void vblit_bo_destroy(int fd, struct vblit_bo *bo)
+{
+	munmap(bo->map, bo->size);
+	vblit_gem_close(fd, bo->handle);
+	bo->map = NULL;
+	bo->handle = 0;
+}
+
+/**
+ * __vblit_device_read - what the device reads at @offset of @handle
+ *
+ * COPYs the range to a fresh shmem object, waits, and copies it to @out.
+ *
+ * Returns: 0, or the -errno of the COPY (nothing is written to @out).
+ */
+int __vblit_device_read(int fd, uint32_t handle, uint64_t offset, void *out,
+			size_t size)
+{
+	struct vblit_bo bo = vblit_bo_create(fd, size);
+	int err;
+
+	err = __vblit_copy(fd, bo.handle, 0, handle, offset, size);
+	if (!err) {
+		vblit_gem_wait(fd, bo.handle);
+		memcpy(out, bo.map, size);
+	}
+	vblit_bo_destroy(fd, &bo);
+	return err;
+}
+
+void vblit_device_read(int fd, uint32_t handle, uint64_t offset, void *out,
+		       size_t size)
+{
+	igt_assert_eq(__vblit_device_read(fd, handle, offset, out, size), 0);
+}
+
+/**
+ * __vblit_device_write - the device writes @data at @offset of @handle
+ *
+ * COPYs from a shmem object holding @data and waits for the job.
+ *
+ * Returns: 0, or the -errno of the COPY.
+ */
+int __vblit_device_write(int fd, uint32_t handle, uint64_t offset,
+			 const void *data, size_t size)
+{
+	struct vblit_bo bo = vblit_bo_create(fd, size);
+	int err;
+
+	memcpy(bo.map, data, size);
+	err = __vblit_copy(fd, handle, offset, bo.handle, 0, size);
+	if (!err)
+		vblit_gem_wait(fd, handle);
+	vblit_bo_destroy(fd, &bo);
+	return err;
+}
+
+void vblit_device_write(int fd, uint32_t handle, uint64_t offset,
+			const void *data, size_t size)
+{
+	igt_assert_eq(__vblit_device_write(fd, handle, offset, data, size), 0);
+}
+
+/** vblit_device_check_mem - assert the device reads exactly @expected */
+void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
+			    size_t size, const char *what)
+{
+	struct vblit_bo bo = vblit_bo_create(fd, size);
+
+	vblit_copy(fd, bo.handle, 0, handle, 0, size);
+	vblit_mem_check(bo.map, expected, size, what);
+	vblit_bo_destroy(fd, &bo);
+}
+
+/** vblit_device_check_pattern - assert the device reads pattern @seed */
+void vblit_device_check_pattern(int fd, uint32_t handle, size_t size,
+				uint32_t seed, const char *what)
+{
+	struct vblit_bo bo = vblit_bo_create(fd, size);
+
+	vblit_copy(fd, bo.handle, 0, handle, 0, size);
+	vblit_pattern_check(bo.map, size, seed, what);
+	vblit_bo_destroy(fd, &bo);
+}
+
+/** vblit_device_check_value - assert every dword the device reads is @value */
+void vblit_device_check_value(int fd, uint32_t handle, size_t size,
+			      uint32_t value, const char *what)
+{
+	struct vblit_bo bo = vblit_bo_create(fd, size);
+
+	vblit_copy(fd, bo.handle, 0, handle, 0, size);
+	vblit_value_check(bo.map, size, value, what);
+	vblit_bo_destroy(fd, &bo);
+}
+
+/** vblit_device_write_pattern - the device writes pattern @seed, waited for */
+void vblit_device_write_pattern(int fd, uint32_t handle, size_t size,
+				uint32_t seed)
+{
+	struct vblit_bo bo = vblit_bo_create(fd, size);
+
+	vblit_pattern_write(bo.map, size, seed);
+	vblit_copy(fd, handle, 0, bo.handle, 0, size);
+	vblit_bo_destroy(fd, &bo);
+}
+
+/**
+ * vblit_invalidate_nonblock - deliver a non-blockable invalidation
+ *
+ * Writes @addr to debugfs "vblit/invalidate_nonblock" (next to the counters
+ * file): every userptr object of the caller's mm covering @addr gets the
+ * decision the OOM reaper's non-blockable invalidation gets.
+ *
+ * Returns: 0 if every such object completed it; -EBUSY if one refused (its
+ * lock was taken or a job is in flight); -ENOENT if no object covers @addr;
+ * -EPERM without drm_userptr's debug_hooks; another -errno if the file is
+ * missing.
+ */
+int vblit_invalidate_nonblock(const void *addr)
+{
+	const char *stats = vblit_stats_path();
+	const char *slash = strrchr(stats, '/');
+	char path[512], buf[32];
+	int hfd, len, err = 0;
+
+	snprintf(path, sizeof(path), "%.*s/%s",
+		 slash ? (int)(slash - stats) : 1, slash ? stats : ".",
+		 VBLIT_NONBLOCK_HOOK);
+	hfd = open(path, O_WRONLY | O_CLOEXEC);
+	if (hfd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%#lx", (unsigned long)addr);
+	if (write(hfd, buf, len) != len)
+		err = -errno;
+	close(hfd);
+	return err;
+}
+
+/**
+ * vblit_pagemap - the /proc/self/pagemap entry of the page holding @addr
+ *
+ * Bit 63: present, bit 62: swapped, bits 0-54: the PFN (zero unless the
+ * caller has CAP_SYS_ADMIN).
+ */
+uint64_t vblit_pagemap(const void *addr)
+{
+	uint64_t entry = 0;
+	int pfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	igt_assert_f(pfd >= 0, "/proc/self/pagemap: %m\n");
+	igt_assert_eq(pread(pfd, &entry, sizeof(entry),
+			    (uintptr_t)addr / VBLIT_PAGE_SIZE * sizeof(entry)),
+		      (ssize_t)sizeof(entry));
+	close(pfd);
+	return entry;
+}
+
+/** vblit_count_swapped - how many pages of [@ptr, @ptr + @size) are in swap */
+size_t vblit_count_swapped(const void *ptr, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t off = 0; off < size; off += VBLIT_PAGE_SIZE)
+		n += !!(vblit_pagemap((const uint8_t *)ptr + off) & VBLIT_PM_SWAPPED);
+	return n;
+}
+
+/** vblit_numa_nodes - number of online NUMA nodes (1 without NUMA) */
+int vblit_numa_nodes(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (;;) {
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", n);
+		if (access(path, F_OK))
+			break;
+		n++;
+	}
+	return n ? n : 1;
+}
+
+/**
+ * vblit_page_node - the NUMA node of the page holding @addr
+ *
+ * Returns: the node, or -errno as move_pages(2) reports it in its status
+ * (-ENOENT for a page that is not present).
+ */
+int vblit_page_node(const void *addr)
+{
+	void *page = (void *)((uintptr_t)addr & VBLIT_PAGE_MASK);
+	int status = -1;
+
+	igt_assert_eq(syscall(SYS_move_pages, 0, 1ul, &page, NULL, &status, 0), 0);
+	return status;
+}
+
+/** vblit_file_write - write @value to a /proc or /sys file; 0 or -errno */
+int vblit_file_write(const char *path, const char *value)
+{
+	ssize_t len = strlen(value);
+	int wfd, err = 0;
+
+	wfd = open(path, O_WRONLY | O_CLOEXEC);
+	if (wfd < 0)
+		return -errno;
+	if (write(wfd, value, len) != len)
+		err = -errno;
+	close(wfd);
+	return err;
+}
+
+/** vblit_file_read_int - the first integer in a /proc or /sys file, or -errno */
+int64_t vblit_file_read_int(const char *path)
+{
+	char buf[64] = "";
+	ssize_t len;
+	int rfd;
+
+	rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	len = read(rfd, buf, sizeof(buf) - 1);
+	close(rfd);
+	if (len <= 0)
+		return -EIO;
+	/* "[always] madvise never"-style files are not integers. */
+	if (!isdigit((unsigned char)buf[0]) && buf[0] != '-')
+		return -EINVAL;
+	return strtoll(buf, NULL, 0);
+}
+
+/** vblit_page_pfn - the PFN of the page at @addr; 0 without CAP_SYS_ADMIN */
+uint64_t vblit_page_pfn(const void *addr)
+{
+	return vblit_pagemap(addr) & VBLIT_PM_PFN_MASK;
+}
+
+/** vblit_kpageflags - /proc/kpageflags of the page at @addr, or 0 */
+uint64_t vblit_kpageflags(const void *addr)
+{
+	uint64_t pfn = vblit_page_pfn(addr);
+	uint64_t flags = 0;
+	int kfd;
+
+	if (!pfn)
+		return 0;
+	kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (kfd < 0)
+		return 0;
+	if (pread(kfd, &flags, sizeof(flags), pfn * sizeof(flags)) != sizeof(flags))
+		flags = 0;
+	close(kfd);
+	return flags;
+}
+
+#define VBLIT_KSM_DIR "/sys/kernel/mm/ksm/"
+
+static const char *const vblit_ksm_knobs[] = {
+	"run", "pages_to_scan", "sleep_millisecs",
+};
+static int64_t vblit_ksm_saved[3] = { -1, -1, -1 };
+
+static void vblit_ksm_exit_handler(int sig)
+{
+	(void)sig;
+	vblit_ksm_stop();
+}
+
+/**
+ * vblit_ksm_start - run ksmd flat out
+ *
+ * Saves run, pages_to_scan and sleep_millisecs of /sys/kernel/mm/ksm and
+ * sets them to 1, 4096 and 0; vblit_ksm_stop() (or the exit handler this
+ * installs) restores them. Skips without a writable KSM sysfs.
+ */
+void vblit_ksm_start(void)
+{
+	char path[128];
+
+	igt_require_f(access(VBLIT_KSM_DIR "run", W_OK) == 0,
+		      "no writable " VBLIT_KSM_DIR "run (kernel without CONFIG_KSM, or not root)\n");
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), VBLIT_KSM_DIR "%s", vblit_ksm_knobs[i]);
+		vblit_ksm_saved[i] = vblit_file_read_int(path);
+		igt_assert_f(vblit_ksm_saved[i] >= 0, "%s: %" PRId64 "\n", path,
+			     vblit_ksm_saved[i]);
+	}
+	igt_install_exit_handler(vblit_ksm_exit_handler);
+	igt_assert_eq(vblit_file_write(VBLIT_KSM_DIR "pages_to_scan", "4096"), 0);
+	igt_assert_eq(vblit_file_write(VBLIT_KSM_DIR "sleep_millisecs", "0"), 0);
+	igt_assert_eq(vblit_file_write(VBLIT_KSM_DIR "run", "1"), 0);
+}
+
+/** vblit_ksm_stop - restore the KSM knobs vblit_ksm_start() changed */
+void vblit_ksm_stop(void)
+{
+	char path[128], value[32];
+
+	/* run last: the scanner stops with its old pace restored. */
+	for (int i = 2; i >= 0; i--) {
+		if (vblit_ksm_saved[i] < 0)
+			continue;
+		snprintf(path, sizeof(path), VBLIT_KSM_DIR "%s", vblit_ksm_knobs[i]);
+		snprintf(value, sizeof(value), "%" PRId64, vblit_ksm_saved[i]);
+		vblit_file_write(path, value);
+		vblit_ksm_saved[i] = -1;
+	}
+}
+
+/** vblit_ksm_merged - whether every page of the range is a KSM page */
+bool vblit_ksm_merged(const void *ptr, size_t size)
+{
+	for (size_t off = 0; off < size; off += VBLIT_PAGE_SIZE)
+		if (!(vblit_kpageflags((const uint8_t *)ptr + off) >> VBLIT_KPF_KSM & 1))
+			return false;
+	return true;
+}

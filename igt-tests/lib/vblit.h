@@ -125,4 +125,69 @@ void *vblit_mmap_anon(size_t size);
 void *vblit_reserve(size_t size);
 double vblit_elapsed_ms(const struct timespec *start);
 
+
+/*
+ * Helpers of the mm and race suites (vblit_userptr_mm, vblit_userptr_race):
+ * a shmem object with its CPU mapping, device-side views of an object, the
+ * non-blockable invalidation hook, and page placement queries.
+ */
+
+/* A shmem object and its CPU mapping: what the device reads or writes. */
+struct vblit_bo {
+	uint32_t handle;
+	size_t size;
+	void *map;
+};
+
+struct vblit_bo vblit_bo_create(int fd, size_t size);
+void vblit_bo_destroy(int fd, struct vblit_bo *bo);
+
+/* The device's view of an object, through a COPY to or from shmem. */
+int __vblit_device_read(int fd, uint32_t handle, uint64_t offset, void *out,
+			size_t size);
+void vblit_device_read(int fd, uint32_t handle, uint64_t offset, void *out,
+		       size_t size);
+int __vblit_device_write(int fd, uint32_t handle, uint64_t offset,
+			 const void *data, size_t size);
+void vblit_device_write(int fd, uint32_t handle, uint64_t offset,
+			const void *data, size_t size);
+void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
+			    size_t size, const char *what);
+void vblit_device_check_pattern(int fd, uint32_t handle, size_t size,
+				uint32_t seed, const char *what);
+void vblit_device_check_value(int fd, uint32_t handle, size_t size,
+			      uint32_t value, const char *what);
+void vblit_device_write_pattern(int fd, uint32_t handle, size_t size,
+				uint32_t seed);
+
+/* debugfs "vblit/invalidate_nonblock": 0, or -errno of the write. */
+#define VBLIT_NONBLOCK_HOOK	"invalidate_nonblock"
+int vblit_invalidate_nonblock(const void *addr);
+
+/* Where a page lives: /proc/self/pagemap and move_pages(2). */
+#define VBLIT_PM_PRESENT	(1ull << 63)
+#define VBLIT_PM_SWAPPED	(1ull << 62)
+#define VBLIT_PM_PFN_MASK	((1ull << 55) - 1)
+uint64_t vblit_pagemap(const void *addr);
+size_t vblit_count_swapped(const void *ptr, size_t size);
+int vblit_numa_nodes(void);
+int vblit_page_node(const void *addr);
+
+/* Small files of /proc and /sys: -errno, or the value. */
+int vblit_file_write(const char *path, const char *value);
+int64_t vblit_file_read_int(const char *path);
+
+/* /proc/kpageflags of the page at an address; 0 if its PFN is unreadable. */
+#define VBLIT_KPF_UNEVICTABLE	18
+#define VBLIT_KPF_KSM		21
+#define VBLIT_KPF_THP		22
+#define VBLIT_KPF_MLOCKED	33
+uint64_t vblit_page_pfn(const void *addr);
+uint64_t vblit_kpageflags(const void *addr);
+
+/* KSM: ksmd flat out (knobs restored by vblit_ksm_stop() or at exit). */
+void vblit_ksm_start(void);
+void vblit_ksm_stop(void);
+bool vblit_ksm_merged(const void *ptr, size_t size);
+
 #endif /* VBLIT_H */

@@ -1,0 +1,1999 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Copyright (c) 2026 The drm-userptr authors
+ */
+
+/**
+ * TEST: vblit userptr mm
+ * Category: Core
+ * Description: Every mm event that can move, drop, share, protect or reap
+ *	the pages behind a userptr object, on the real kernel: madvise
+ *	(DONTNEED, FREE, PAGEOUT through zram), page migration between NUMA
+ *	nodes, THP collapse and split, KSM merging, userfaultfd
+ *	write-protection, memfd truncation and hole punching, mremap, shared
+ *	tmpfs files, mlock, automatic NUMA balancing, and the OOM reaper's
+ *	non-blockable invalidation (through a memory cgroup and through the
+ *	debugfs hook). Each subtest checks data both ways around the event:
+ *	the device reads exactly what the CPU sees (or gets the documented
+ *	errno), the CPU reads exactly what the device wrote, and no other
+ *	process's memory changes. Runs unchanged with both backings.
+ */
+
+#include <dirent.h>
+#include <linux/mempolicy.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "igt.h"
+#include "vblit.h"
+
+IGT_TEST_DESCRIPTION("Userptr objects of the vblit virtual render driver under every mm event.");
+
+#define PAGE		VBLIT_PAGE_SIZE
+#define THP_SIZE	(2ul << 20)
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT	1
+#endif
+
+static int fd = -1;
+static uint32_t backing;
+
+static bool backing_pinned(void)
+{
+	return backing == VBLIT_USERPTR_BACKING_PINNED;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Memory                                                                 */
+
+/* Private anonymous memory in 4 KiB pages (no THP surprise). */
+static void *anon_pages(size_t size)
+{
+	void *ptr = vblit_mmap_anon(size);
+
+	igt_assert_eq(madvise(ptr, size, MADV_NOHUGEPAGE), 0);
+	return ptr;
+}
+
+/*
+ * Anonymous memory between two PROT_NONE guard pages: a VMA of its own,
+ * which no neighbouring mapping can merge with.
+ */
+static void *guarded_pages(size_t size)
+{
+	uint8_t *res = vblit_reserve(size + 2 * PAGE);
+
+	igt_assert_eq(mprotect(res + PAGE, size, PROT_READ | PROT_WRITE), 0);
+	igt_assert_eq(madvise(res + PAGE, size, MADV_NOHUGEPAGE), 0);
+	return res + PAGE;
+}
+
+/* 2 MiB of anonymous memory aligned to 2 MiB; @huge: MADV_HUGEPAGE. */
+static void *thp_region(bool huge)
+{
+	uint8_t *res = vblit_reserve(2 * THP_SIZE);
+	uint8_t *ptr = (uint8_t *)(((uintptr_t)res + THP_SIZE - 1) & ~(THP_SIZE - 1));
+
+	if (ptr > res)
+		munmap(res, ptr - res);
+	munmap(ptr + THP_SIZE, res + 2 * THP_SIZE - (ptr + THP_SIZE));
+	igt_assert_eq(mprotect(ptr, THP_SIZE, PROT_READ | PROT_WRITE), 0);
+	igt_assert_eq(madvise(ptr, THP_SIZE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE), 0);
+	return ptr;
+}
+
+static int memfd_sized(const char *name, size_t size)
+{
+	int mfd = memfd_create(name, MFD_CLOEXEC);
+
+	igt_assert_f(mfd >= 0, "memfd_create: %m\n");
+	igt_assert_eq(ftruncate(mfd, size), 0);
+	return mfd;
+}
+
+/* "AnonHugePages:" of the VMA holding @addr, in KiB. */
+static long anon_huge_kb(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	bool inside = false;
+	char line[512];
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "re");
+	igt_assert(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			inside = a >= start && a < end;
+			continue;
+		}
+		if (inside && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+static size_t count_resident(const void *ptr, size_t size)
+{
+	unsigned char vec[size / PAGE];
+	size_t n = 0;
+
+	igt_assert_eq(mincore((void *)ptr, size, vec), 0);
+	for (size_t i = 0; i < size / PAGE; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* Whether /proc/swaps lists an active swap device. */
+static bool swap_available(void)
+{
+	char line[256];
+	int lines = 0;
+	FILE *f = fopen("/proc/swaps", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	return lines > 1;
+}
+
+/* MADV_PAGEOUT until every page of an anonymous range is in swap. */
+static unsigned int pageout_all(void *ptr, size_t size)
+{
+	unsigned int calls = 0;
+
+	while (calls < 8 && vblit_count_swapped(ptr, size) < size / PAGE) {
+		igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
+		calls++;
+	}
+	igt_assert_f(vblit_count_swapped(ptr, size) == size / PAGE,
+		     "%zu of %zu pages in swap after %u MADV_PAGEOUT\n",
+		     vblit_count_swapped(ptr, size), size / PAGE, calls);
+	return calls;
+}
+
+/* Drop the pins of a used object through a real mm event, data unchanged. */
+static void mprotect_round_trip(void *ptr, size_t size)
+{
+	igt_assert_eq(mprotect(ptr, size, PROT_READ), 0);
+	igt_assert_eq(mprotect(ptr, size, PROT_READ | PROT_WRITE), 0);
+}
+
+/*
+ * Swap out the memory of an object the device used last. Reclaim never
+ * unmaps a maybe-DMA-pinned anonymous folio, so it never calls the
+ * notifier that would drop the pins: with backing=pinned, MADV_PAGEOUT
+ * alone swaps nothing, and the pages become swappable once another
+ * invalidation (here an mprotect round trip) dropped the pins.
+ */
+static void swap_out(void *ptr, size_t size)
+{
+	if (backing_pinned()) {
+		igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
+		igt_assert_f(vblit_count_swapped(ptr, size) == 0,
+			     "%zu pinned pages swapped out\n",
+			     vblit_count_swapped(ptr, size));
+		mprotect_round_trip(ptr, size);
+	}
+	pageout_all(ptr, size);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Counters                                                               */
+
+static int64_t stat_of(const char *key)
+{
+	return vblit_stat_require(key);
+}
+
+static void check_moved(const char *key, int64_t before, const char *what)
+{
+	int64_t now = stat_of(key);
+
+	igt_assert_f(now > before, "%s: counter %s did not move (%" PRId64 ")\n",
+		     what, key, now);
+}
+
+/* Pins may be dropped by a worker: poll up to 2 s for @expected. */
+static void check_pinned(int64_t expected, const char *what)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vblit_stat_pinned_pages() != expected &&
+	       vblit_elapsed_ms(&start) < 2000)
+		usleep(10 * 1000);
+	igt_assert_f(vblit_stat_pinned_pages() == expected,
+		     "%s: pinned_pages is %" PRId64 ", expected %" PRId64 "\n",
+		     what, vblit_stat_pinned_pages(), expected);
+}
+
+/* What a used object of @npages holds pinned in this backing. */
+static int64_t pins_of(size_t npages)
+{
+	return backing_pinned() ? (int64_t)npages : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Data both ways                                                         */
+
+/*
+ * Before an event: the device reads the CPU's pattern @seed, then writes
+ * @seed + 1, which the CPU reads. The memory holds @seed + 1 afterwards,
+ * and the object's pages are acquired (pinned with backing=pinned).
+ */
+static void use_before(uint32_t handle, void *ptr, size_t size, uint32_t seed)
+{
+	vblit_pattern_write(ptr, size, seed);
+	vblit_device_check_pattern(fd, handle, size, seed,
+				   "device read before the event");
+	vblit_device_write_pattern(fd, handle, size, seed + 1);
+	vblit_pattern_check(ptr, size, seed + 1, "CPU read of the device's write before the event");
+}
+
+/*
+ * After an event: the device reads exactly what the CPU sees now, the CPU
+ * reads what the device writes (@seed), and the device reads what the CPU
+ * writes (@seed + 1).
+ */
+static void check_both_ways(uint32_t handle, void *ptr, size_t size,
+			    uint32_t seed, const char *event)
+{
+	uint8_t *snap = malloc(size);
+	char what[160];
+
+	igt_assert(snap);
+	memcpy(snap, ptr, size);
+	snprintf(what, sizeof(what), "%s: device read of what the CPU sees", event);
+	vblit_device_check_mem(fd, handle, snap, size, what);
+	free(snap);
+
+	vblit_device_write_pattern(fd, handle, size, seed);
+	snprintf(what, sizeof(what), "%s: CPU read of the device's write", event);
+	vblit_pattern_check(ptr, size, seed, what);
+
+	vblit_pattern_write(ptr, size, seed + 1);
+	snprintf(what, sizeof(what), "%s: device read of the CPU's write", event);
+	vblit_device_check_pattern(fd, handle, size, seed + 1, what);
+}
+
+/*
+ * Every kind of job on @handle gives @err, with @bo (created before the
+ * event, so that no mapping is made meanwhile) left as it was.
+ */
+static void check_jobs_fail(uint32_t handle, struct vblit_bo *bo, int err,
+			    const char *what)
+{
+	vblit_pattern_write(bo->map, PAGE, 0xb0b0);
+	igt_assert_f(__vblit_copy(fd, bo->handle, 0, handle, 0, PAGE) == err,
+		     "%s: device read did not give %d\n", what, err);
+	igt_assert_f(__vblit_checksum(fd, bo->handle, 0, handle, 0, PAGE) == err,
+		     "%s: device checksum did not give %d\n", what, err);
+	igt_assert_f(__vblit_fill(fd, handle, 0, PAGE, 0xdead) == err,
+		     "%s: device fill did not give %d\n", what, err);
+	igt_assert_f(__vblit_copy(fd, handle, 0, bo->handle, 0, PAGE) == err,
+		     "%s: device write did not give %d\n", what, err);
+	vblit_gem_wait(fd, bo->handle);
+	vblit_pattern_check(bo->map, PAGE, 0xb0b0, "other object after refused jobs");
+}
+
+/* Pattern @seed with the pages in [@first, @first + @count) zero. */
+static void *pattern_with_hole(size_t size, uint32_t seed, size_t first,
+			       size_t count)
+{
+	uint8_t *buf = malloc(size);
+
+	igt_assert(buf);
+	vblit_pattern_write(buf, size, seed);
+	memset(buf + first * PAGE, 0, count * PAGE);
+	return buf;
+}
+
+/* ---------------------------------------------------------------------- */
+/* madvise                                                                */
+
+/**
+ * SUBTEST: madv-dontneed
+ * Description: MADV_DONTNEED over a used object: the pins go, the device
+ *	then reads zero (not the stale pages), and data flows both ways over
+ *	the new pages.
+ */
+static void test_madv_dontneed(void)
+{
+	const size_t size = 16 * PAGE;
+	void *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	int64_t pins = vblit_stat_pinned_pages(), inv;
+
+	use_before(handle, ptr, size, 0x1000);
+	check_pinned(pins + pins_of(16), "after use");
+
+	inv = stat_of("invalidations");
+	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), 0);
+	check_moved("invalidations", inv, "MADV_DONTNEED");
+	check_pinned(pins, "after MADV_DONTNEED");
+
+	/* The device first: it must not read the pages it had. */
+	vblit_device_check_value(fd, handle, size, 0, "device read after MADV_DONTNEED");
+	vblit_value_check(ptr, size, 0, "CPU read after MADV_DONTNEED");
+	check_both_ways(handle, ptr, size, 0x1010, "MADV_DONTNEED");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: madv-free
+ * Description: MADV_FREE, then a device write to half of the range, then
+ *	MADV_PAGEOUT (which discards clean lazily-freed pages): the device's
+ *	write is never lost (a device write cancels the free as a CPU write
+ *	does); the other half holds the old data or zero, and the device reads
+ *	exactly what the CPU reads.
+ */
+static void test_madv_free(void)
+{
+	const size_t size = 16 * PAGE, half = size / 2;
+	uint8_t *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	uint8_t *buf = malloc(size), *old = malloc(size);
+	size_t zeroed = 0;
+	int64_t inv;
+
+	igt_assert(buf && old);
+	use_before(handle, ptr, size, 0x1100);
+	memcpy(old, ptr, size);
+
+	inv = stat_of("invalidations");
+	igt_assert_eq(madvise(ptr, size, MADV_FREE), 0);
+	check_moved("invalidations", inv, "MADV_FREE");
+
+	vblit_pattern_write(buf, half, 0x1102);
+	vblit_device_write(fd, handle, 0, buf, half);
+	igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
+
+	vblit_mem_check(ptr, buf, half, "device write after MADV_FREE, then MADV_PAGEOUT");
+	for (size_t p = half / PAGE; p < size / PAGE; p++) {
+		const uint8_t *page = ptr + p * PAGE;
+		bool zero = true;
+
+		for (size_t i = 0; i < PAGE; i++)
+			zero &= page[i] == 0;
+		zeroed += zero;
+		igt_assert_f(zero || !memcmp(page, old + p * PAGE, PAGE),
+			     "page %zu after MADV_FREE is neither its old data nor zero\n", p);
+	}
+	igt_info("MADV_FREE + MADV_PAGEOUT: %zu of %zu pages the device did not write were discarded\n",
+		 zeroed, (size - half) / PAGE);
+
+	check_both_ways(handle, ptr, size, 0x1110, "MADV_FREE");
+
+	free(buf);
+	free(old);
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: madv-pageout
+ * Description: MADV_PAGEOUT sends the pages of a used object to zram swap:
+ *	/proc/self/pagemap shows them swapped. With backing=pinned reclaim
+ *	skips the pinned pages (and calls no notifier) until an invalidation
+ *	dropped the pins, then they swap like any other; the device
+ *	swaps them back in with their data; a device write before the next
+ *	pageout survives the round trip, also over pages the CPU swapped in
+ *	by reading.
+ */
+static void test_madv_pageout(void)
+{
+	const size_t size = 16 * PAGE;
+	void *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	int64_t pins = vblit_stat_pinned_pages(), inv;
+	unsigned int calls;
+	volatile uint32_t sink = 0;
+
+	igt_require_f(swap_available(), "no swap device active (/proc/swaps)\n");
+
+	use_before(handle, ptr, size, 0x1200);
+	check_pinned(pins + pins_of(16), "after use");
+
+	if (backing_pinned()) {
+		/* Reclaim skips pinned pages, and so never drops the pins. */
+		inv = stat_of("invalidations");
+		igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
+		igt_assert_eq(vblit_count_swapped(ptr, size), 0);
+		igt_assert_eq_s64(stat_of("invalidations"), inv);
+		check_pinned(pins + pins_of(16), "pinned pages after MADV_PAGEOUT");
+		mprotect_round_trip(ptr, size);
+		check_pinned(pins, "after an invalidation");
+	}
+	inv = stat_of("invalidations");
+	calls = pageout_all(ptr, size);
+	igt_info("all pages swapped after %u MADV_PAGEOUT\n", calls);
+	check_moved("invalidations", inv, "MADV_PAGEOUT");
+	check_pinned(pins, "pages in swap");
+
+	/* The device swaps the pages in, before the CPU touches them. */
+	vblit_device_check_pattern(fd, handle, size, 0x1201, "device read after swap-out");
+	igt_assert_eq(vblit_count_swapped(ptr, size), 0);
+	vblit_pattern_check(ptr, size, 0x1201, "CPU read after the device swap-in");
+
+	/* A device write, then out and back in through the CPU. */
+	vblit_device_write_pattern(fd, handle, size, 0x1202);
+	swap_out(ptr, size);
+	vblit_pattern_check(ptr, size, 0x1202, "CPU read of a device write after swap-out");
+
+	/* Pages the CPU swapped in by reading, written by the device, out again. */
+	pageout_all(ptr, size);
+	for (size_t i = 0; i < size; i += PAGE)
+		sink += ((volatile uint32_t *)ptr)[i / 4];
+	vblit_device_write_pattern(fd, handle, size, 0x1203);
+	swap_out(ptr, size);
+	vblit_device_check_pattern(fd, handle, size, 0x1203,
+				   "device read of its write after read swap-in and swap-out");
+	vblit_pattern_check(ptr, size, 0x1203, "CPU read of the same");
+
+	check_both_ways(handle, ptr, size, 0x1210, "MADV_PAGEOUT");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+	(void)sink;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Migration, THP                                                         */
+
+/**
+ * SUBTEST: move-pages
+ * Description: move_pages() moves every page of a used object to the
+ *	other NUMA node (queried before and after): the pins go, the device
+ *	then uses the new pages with the data kept.
+ */
+static void test_move_pages(void)
+{
+	const size_t n = 16, size = n * PAGE;
+	uint8_t *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	int64_t pins = vblit_stat_pinned_pages(), inv;
+	void *pages[16];
+	int nodes[16], status[16], tries = 0;
+	long ret;
+
+	igt_require_f(vblit_numa_nodes() >= 2,
+		      "one NUMA node: the guest needs -numa with two nodes\n");
+
+	use_before(handle, ptr, size, 0x1300);
+	check_pinned(pins + pins_of(n), "after use");
+
+	for (size_t i = 0; i < n; i++) {
+		int node = vblit_page_node(ptr + i * PAGE);
+
+		igt_assert_f(node >= 0, "page %zu: node query gave %d\n", i, node);
+		pages[i] = ptr + i * PAGE;
+		nodes[i] = node == 0 ? 1 : 0;
+	}
+
+	inv = stat_of("invalidations");
+	do {
+		ret = syscall(SYS_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE);
+		igt_assert_f(ret >= 0, "move_pages: %m\n");
+	} while (ret > 0 && ++tries < 5);
+	igt_assert_f(ret == 0, "move_pages left %ld pages behind after %d tries\n",
+		     ret, tries + 1);
+	for (size_t i = 0; i < n; i++)
+		igt_assert_f(vblit_page_node(ptr + i * PAGE) == nodes[i],
+			     "page %zu is on node %d, not on node %d\n",
+			     i, vblit_page_node(ptr + i * PAGE), nodes[i]);
+	check_moved("invalidations", inv, "move_pages");
+	check_pinned(pins, "after migration");
+
+	vblit_device_check_pattern(fd, handle, size, 0x1301, "device read after migration");
+	vblit_pattern_check(ptr, size, 0x1301, "CPU read after migration");
+	check_both_ways(handle, ptr, size, 0x1310, "move_pages");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: thp-collapse
+ * Description: MADV_COLLAPSE turns the 512 small pages under a used 2 MiB
+ *	object into one huge page (pinned pages cannot be collapsed: with
+ *	backing=pinned an invalidation must drop the pins first); the device
+ *	then reads and writes through the huge page.
+ */
+static void test_thp_collapse(void)
+{
+	uint8_t *ptr = thp_region(false);
+	uint32_t handle;
+	int64_t inv;
+	int ret = -1, tries;
+
+	vblit_pattern_write(ptr, THP_SIZE, 0x1400);
+	igt_assert_eq(anon_huge_kb(ptr), 0);
+	handle = vblit_gem_userptr(fd, ptr, THP_SIZE, 0);
+	use_before(handle, ptr, THP_SIZE, 0x1400);
+
+	igt_assert_eq(madvise(ptr, THP_SIZE, MADV_HUGEPAGE), 0);
+	inv = stat_of("invalidations");
+	for (tries = 0; tries < 4; tries++) {
+		ret = madvise(ptr, THP_SIZE, MADV_COLLAPSE);
+		if (!ret)
+			break;
+		igt_require_f(errno != EINVAL,
+			      "MADV_COLLAPSE not supported by this kernel\n");
+		igt_info("MADV_COLLAPSE try %d: %m (%s backing)\n", tries,
+			 backing_pinned() ? "pinned" : "unpinned");
+		/* Pinned pages are never collapsed: drop the pins. */
+		mprotect_round_trip(ptr, THP_SIZE);
+		usleep(50 * 1000);
+	}
+	igt_assert_f(ret == 0, "MADV_COLLAPSE failed %d times: %m\n", tries);
+	igt_assert_eq(anon_huge_kb(ptr), THP_SIZE >> 10);
+	check_moved("invalidations", inv, "MADV_COLLAPSE");
+
+	vblit_device_check_pattern(fd, handle, THP_SIZE, 0x1401, "device read after collapse");
+	vblit_pattern_check(ptr, THP_SIZE, 0x1401, "CPU read after collapse");
+	check_both_ways(handle, ptr, THP_SIZE, 0x1410, "MADV_COLLAPSE");
+	igt_info("after device use: AnonHugePages %ld kB, first page flags %#" PRIx64 "\n",
+		 anon_huge_kb(ptr), vblit_kpageflags(ptr));
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, THP_SIZE);
+	vblit_assert_no_leaks();
+}
+
+/* Fault in a huge page at @ptr (or collapse one); assert it is there. */
+static void thp_populate(uint8_t *ptr, uint32_t seed)
+{
+	vblit_pattern_write(ptr, THP_SIZE, seed);
+	if (anon_huge_kb(ptr) != (long)(THP_SIZE >> 10))
+		madvise(ptr, THP_SIZE, MADV_COLLAPSE);
+	igt_require_f(anon_huge_kb(ptr) == (long)(THP_SIZE >> 10),
+		      "no huge page for an aligned MADV_HUGEPAGE range (THP disabled?)\n");
+}
+
+/**
+ * SUBTEST: thp-split
+ * Description: mprotect(PROT_READ) of one page of a used object over a
+ *	huge page splits its PMD: the writable object's jobs give -EFAULT
+ *	while a READ_ONLY object reads the PTE-mapped pages; back to
+ *	read-write, and after MADV_DONTNEED of one small page of it (a partial
+ *	unmap of the huge page), the device reads exactly what the CPU does.
+ */
+static void test_thp_split(void)
+{
+	uint8_t *ptr = thp_region(true);
+	struct vblit_bo bo = vblit_bo_create(fd, PAGE);
+	uint32_t handle, ro;
+	uint8_t *expected;
+	int64_t inv;
+
+	thp_populate(ptr, 0x1500);
+	handle = vblit_gem_userptr(fd, ptr, THP_SIZE, 0);
+	ro = vblit_gem_userptr(fd, ptr, THP_SIZE, VBLIT_USERPTR_READ_ONLY);
+	use_before(handle, ptr, THP_SIZE, 0x1500);
+	igt_assert_eq(anon_huge_kb(ptr), THP_SIZE >> 10);
+
+	inv = stat_of("invalidations");
+	igt_assert_eq(mprotect(ptr + 100 * PAGE, PAGE, PROT_READ), 0);
+	check_moved("invalidations", inv, "mprotect of one page of a huge page");
+	igt_assert_eq(anon_huge_kb(ptr), 0);
+
+	check_jobs_fail(handle, &bo, -EFAULT, "writable object over a read-only page");
+	vblit_device_check_pattern(fd, ro, THP_SIZE, 0x1501, "READ_ONLY object after the split");
+	vblit_pattern_check(ptr, THP_SIZE, 0x1501, "CPU read after the split");
+
+	igt_assert_eq(mprotect(ptr + 100 * PAGE, PAGE, PROT_READ | PROT_WRITE), 0);
+	vblit_device_check_pattern(fd, handle, THP_SIZE, 0x1501, "device read, read-write again");
+
+	inv = stat_of("invalidations");
+	igt_assert_eq(madvise(ptr + 200 * PAGE, PAGE, MADV_DONTNEED), 0);
+	check_moved("invalidations", inv, "MADV_DONTNEED of one small page");
+	expected = pattern_with_hole(THP_SIZE, 0x1501, 200, 1);
+	vblit_device_check_mem(fd, handle, expected, THP_SIZE,
+			       "device read after a partial unmap");
+	vblit_device_check_mem(fd, ro, expected, THP_SIZE,
+			       "READ_ONLY object after a partial unmap");
+	vblit_mem_check(ptr, expected, THP_SIZE, "CPU read after a partial unmap");
+	free(expected);
+
+	check_both_ways(handle, ptr, THP_SIZE, 0x1510, "THP split");
+	vblit_device_check_pattern(fd, ro, THP_SIZE, 0x1511, "READ_ONLY object at the end");
+
+	vblit_gem_close(fd, ro);
+	vblit_gem_close(fd, handle);
+	vblit_bo_destroy(fd, &bo);
+	munmap(ptr, THP_SIZE);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* KSM                                                                    */
+
+/* Pipe protocol between the KSM test and its witness child. */
+enum ksm_cmd { KSM_CMD_PFNS = 'p', KSM_CMD_CHECK = 'c', KSM_CMD_EXIT = 'x' };
+
+static void ksm_witness(int cmd, int reply, size_t n, uint32_t seed)
+{
+	uint8_t *mine = anon_pages(n * PAGE);
+	char c;
+
+	vblit_pattern_write(mine, n * PAGE, seed);
+	igt_assert_eq(madvise(mine, n * PAGE, MADV_MERGEABLE), 0);
+	while (read(cmd, &c, 1) == 1 && c != KSM_CMD_EXIT) {
+		uint64_t pfns[n];
+
+		if (c == KSM_CMD_CHECK)
+			vblit_pattern_check(mine, n * PAGE, seed,
+					    "witness process's memory");
+		for (size_t i = 0; i < n; i++)
+			pfns[i] = vblit_page_pfn(mine + i * PAGE);
+		igt_assert_eq(write(reply, pfns, sizeof(pfns)), (ssize_t)sizeof(pfns));
+	}
+}
+
+static void ksm_ask(int cmd, int reply, char c, uint64_t *pfns, size_t n)
+{
+	igt_assert_eq(write(cmd, &c, 1), 1);
+	igt_assert_eq(read(reply, pfns, n * sizeof(*pfns)), (ssize_t)(n * sizeof(*pfns)));
+}
+
+/**
+ * SUBTEST: ksm-merge
+ * Description: A used object's pages and a witness process's identical
+ *	pages are merged by ksmd (same PFN, KSM flag): the device reads them
+ *	through a READ_ONLY object, then a device write through the writable
+ *	object breaks COW: the data lands in the parent's new pages and the
+ *	witness process's pages are unchanged (a security test).
+ */
+static void test_ksm_merge(void)
+{
+	const size_t n = 16, size = n * PAGE;
+	uint8_t *ptr = anon_pages(size);
+	uint64_t theirs[16], merged_pfn[16];
+	int cmd[2], reply[2];
+	struct timespec start;
+	uint32_t handle, ro;
+	bool merged = false;
+	int64_t inv;
+
+	vblit_ksm_start();
+	vblit_pattern_write(ptr, PAGE, 1);
+	igt_require_f(vblit_page_pfn(ptr),
+		      "PFNs not readable in /proc/self/pagemap (needs CAP_SYS_ADMIN)\n");
+
+	handle = vblit_gem_userptr(fd, ptr, size, 0);
+	use_before(handle, ptr, size, 0x15ff);	/* leaves 0x1600 */
+	igt_assert_eq(pipe(cmd), 0);
+	igt_assert_eq(pipe(reply), 0);
+	igt_fork(child, 1) {
+		close(cmd[1]);
+		close(reply[0]);
+		ksm_witness(cmd[0], reply[1], n, 0x1600);
+	}
+	close(cmd[0]);
+	close(reply[1]);
+
+	inv = stat_of("invalidations");
+	igt_assert_eq(madvise(ptr, size, MADV_MERGEABLE), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!merged && vblit_elapsed_ms(&start) < 15000) {
+		usleep(50 * 1000);
+		ksm_ask(cmd[1], reply[0], KSM_CMD_PFNS, theirs, n);
+		merged = true;
+		for (size_t i = 0; i < n; i++)
+			merged &= vblit_page_pfn(ptr + i * PAGE) == theirs[i] &&
+				  (vblit_kpageflags(ptr + i * PAGE) >> VBLIT_KPF_KSM & 1);
+	}
+	igt_assert_f(merged, "ksmd did not merge the %zu pages within 15 s (pages_sharing %" PRId64 ")\n",
+		     n, vblit_file_read_int("/sys/kernel/mm/ksm/pages_sharing"));
+	igt_info("merged after %.0f ms\n", vblit_elapsed_ms(&start));
+	check_moved("invalidations", inv, "KSM merge");
+	memcpy(merged_pfn, theirs, sizeof(merged_pfn));
+
+	ro = vblit_gem_userptr(fd, ptr, size, VBLIT_USERPTR_READ_ONLY);
+	vblit_device_check_pattern(fd, ro, size, 0x1600, "READ_ONLY object over merged pages");
+	vblit_gem_close(fd, ro);
+
+	vblit_device_write_pattern(fd, handle, size, 0x1601);
+	vblit_pattern_check(ptr, size, 0x1601, "parent after a device write over merged pages");
+	ksm_ask(cmd[1], reply[0], KSM_CMD_CHECK, theirs, n);
+	for (size_t i = 0; i < n; i++)
+		igt_assert_f(vblit_page_pfn(ptr + i * PAGE) != theirs[i],
+			     "page %zu: still shared with the witness after a device write\n", i);
+
+	check_both_ways(handle, ptr, size, 0x1610, "KSM merge");
+	ksm_ask(cmd[1], reply[0], KSM_CMD_CHECK, theirs, n);
+	igt_info("witness pages %s still the merged ones\n",
+		 !memcmp(theirs, merged_pfn, sizeof(theirs)) ? "are" : "are no longer");
+
+	igt_assert_eq(write(cmd[1], (char[]){ KSM_CMD_EXIT }, 1), 1);
+	igt_waitchildren();
+	close(cmd[1]);
+	close(reply[0]);
+	vblit_ksm_stop();
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* userfaultfd                                                            */
+
+struct uffd_monitor {
+	int uffd;
+	uint8_t *base;
+	size_t size;
+	atomic_bool stop;
+	/* Per page: write-protect faults seen, and the page as it was then. */
+	unsigned int faults[16];
+	uint8_t *snap;
+	int err;
+};
+
+static int uffd_wp(int uffd, void *addr, size_t len, bool protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (uintptr_t)addr, .len = len },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
+}
+
+/*
+ * The snapshotting monitor: on a write-protect fault, save the page as it
+ * is (the write has not happened yet), then let the write through.
+ */
+static void *uffd_monitor_thread(void *data)
+{
+	struct uffd_monitor *m = data;
+
+	while (!atomic_load(&m->stop)) {
+		struct pollfd pfd = { .fd = m->uffd, .events = POLLIN };
+		struct uffd_msg msg;
+		size_t page;
+
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		if (read(m->uffd, &msg, sizeof(msg)) != sizeof(msg))
+			continue;
+		if (msg.event != UFFD_EVENT_PAGEFAULT ||
+		    !(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP)) {
+			m->err = -EPROTO;
+			break;
+		}
+		page = (msg.arg.pagefault.address - (uintptr_t)m->base) / PAGE;
+		if (page >= m->size / PAGE) {
+			m->err = -ERANGE;
+			break;
+		}
+		if (!m->faults[page]++)
+			memcpy(m->snap + page * PAGE, m->base + page * PAGE, PAGE);
+		m->err = uffd_wp(m->uffd, m->base + page * PAGE, PAGE, false);
+		if (m->err)
+			break;
+	}
+	return NULL;
+}
+
+/**
+ * SUBTEST: uffd-wp
+ * Description: userfaultfd write-protection of a used object's range: the
+ *	device reads through a READ_ONLY object; a device write never
+ *	bypasses the protection: either the acquisition waits for the monitor
+ *	to resolve a write-protect fault for every page (whose snapshot, taken
+ *	then, holds the old data: backing=pinned on 6.12), or it gives -EFAULT
+ *	with the memory unchanged (backing=unpinned, whose hmm_range_fault()
+ *	cannot wait; backing=pinned on 6.1, whose FOLL_LONGTERM fallback
+ *	faults without retry).
+ */
+static void test_uffd_wp(void)
+{
+	const size_t n = 16, size = n * PAGE;
+	struct uffd_monitor m = { .size = size };
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP,
+	};
+	struct uffdio_register reg = {};
+	uint8_t *buf = malloc(size);
+	uint32_t handle, ro;
+	pthread_t thread;
+	int64_t inv;
+	int err;
+
+	igt_assert(buf);
+	m.snap = calloc(1, size);
+	m.base = anon_pages(size);
+	m.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	igt_require_f(m.uffd >= 0, "userfaultfd(): %m\n");
+	igt_require_f(ioctl(m.uffd, UFFDIO_API, &api) == 0 &&
+		      (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP),
+		      "userfaultfd without write-protection of anonymous memory\n");
+
+	handle = vblit_gem_userptr(fd, m.base, size, 0);
+	ro = vblit_gem_userptr(fd, m.base, size, VBLIT_USERPTR_READ_ONLY);
+	use_before(handle, m.base, size, 0x1700);	/* leaves 0x1701 */
+
+	reg.range.start = (uintptr_t)m.base;
+	reg.range.len = size;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	igt_assert_f(ioctl(m.uffd, UFFDIO_REGISTER, &reg) == 0,
+		     "UFFDIO_REGISTER(WP): %m\n");
+	inv = stat_of("invalidations");
+	igt_assert_eq(uffd_wp(m.uffd, m.base, size, true), 0);
+	check_moved("invalidations", inv, "UFFDIO_WRITEPROTECT");
+	igt_assert_eq(pthread_create(&thread, NULL, uffd_monitor_thread, &m), 0);
+
+	vblit_device_check_pattern(fd, ro, size, 0x1701, "READ_ONLY object under write-protection");
+
+	vblit_pattern_write(buf, size, 0x1702);
+	err = __vblit_device_write(fd, handle, 0, buf, size);
+	igt_info("device write under write-protection: %d (%s backing)\n", err,
+		 backing_pinned() ? "pinned" : "unpinned");
+	igt_assert_f(err == 0 || err == -EFAULT,
+		     "device write under write-protection gave %d\n", err);
+	igt_assert_f(err == -EFAULT || backing_pinned(),
+		     "hmm_range_fault() cannot wait for the monitor, yet the write went through\n");
+	if (!err) {
+		/* The pinning acquisition waited for the monitor (6.12's GUP). */
+		for (size_t i = 0; i < n; i++)
+			igt_assert_f(m.faults[i] > 0,
+				     "page %zu written by the device without a write-protect fault\n", i);
+		vblit_pattern_check(m.snap, size, 0x1701,
+				    "monitor's snapshots taken at the faults");
+		vblit_pattern_check(m.base, size, 0x1702, "CPU read of the device's write");
+	} else {
+		/* hmm_range_fault(), or 6.1's pin_user_pages_fast() longterm
+		 * fallback: no fault retry, so no wait for the monitor. */
+		for (size_t i = 0; i < n; i++)
+			igt_assert_f(!m.faults[i], "page %zu: a fault reached the monitor, yet -EFAULT\n", i);
+		vblit_pattern_check(m.base, size, 0x1701, "memory after the refused write");
+		igt_assert_eq(uffd_wp(m.uffd, m.base, size, false), 0);
+	}
+	atomic_store(&m.stop, true);
+	pthread_join(thread, NULL);
+	igt_assert_eq(m.err, 0);
+
+	check_both_ways(handle, m.base, size, 0x1710, "userfaultfd write-protection");
+
+	igt_assert_eq(ioctl(m.uffd, UFFDIO_UNREGISTER, &reg.range), 0);
+	close(m.uffd);
+	vblit_gem_close(fd, ro);
+	vblit_gem_close(fd, handle);
+	munmap(m.base, size);
+	free(m.snap);
+	free(buf);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* memfd, mremap, shared files                                            */
+
+/**
+ * SUBTEST: memfd-shrink
+ * Description: ftruncate() of a MAP_SHARED memfd under a used object to
+ *	half its size: every job on the object gives -EFAULT (its second half
+ *	is past EOF), the data before EOF is intact for the CPU, the file and
+ *	an object over that half; grown back, the object works again and the
+ *	second half reads zero.
+ */
+static void test_memfd_shrink(void)
+{
+	const size_t size = 16 * PAGE, half = size / 2;
+	int mfd = memfd_sized("vblit-shrink", size);
+	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	struct vblit_bo bo = vblit_bo_create(fd, PAGE);
+	uint8_t *buf = malloc(size), *expected;
+	uint32_t handle, front;
+	int64_t inv;
+
+	igt_assert(ptr != MAP_FAILED && buf);
+	handle = vblit_gem_userptr(fd, ptr, size, 0);
+	use_before(handle, ptr, size, 0x1800);	/* leaves 0x1801 */
+
+	inv = stat_of("invalidations");
+	igt_assert_eq(ftruncate(mfd, half), 0);
+	check_moved("invalidations", inv, "memfd shrink");
+
+	check_jobs_fail(handle, &bo, -EFAULT, "object reaching past EOF");
+	vblit_pattern_check(ptr, half, 0x1801, "CPU read before EOF");
+	igt_assert_eq(pread(mfd, buf, half, 0), (ssize_t)half);
+	vblit_pattern_check(buf, half, 0x1801, "file before EOF");
+
+	front = vblit_gem_userptr(fd, ptr, half, 0);
+	vblit_device_check_pattern(fd, front, half, 0x1801, "object before EOF");
+	vblit_device_write_pattern(fd, front, half, 0x1802);
+	igt_assert_eq(pread(mfd, buf, half, 0), (ssize_t)half);
+	vblit_pattern_check(buf, half, 0x1802, "file after a device write before EOF");
+	vblit_gem_close(fd, front);
+
+	igt_assert_eq(ftruncate(mfd, size), 0);
+	expected = pattern_with_hole(size, 0x1802, half / PAGE, half / PAGE);
+	vblit_device_check_mem(fd, handle, expected, size, "device read after growing back");
+	vblit_mem_check(ptr, expected, size, "CPU read after growing back");
+	free(expected);
+	check_both_ways(handle, ptr, size, 0x1810, "memfd shrink");
+	igt_assert_eq(pread(mfd, buf, size, 0), (ssize_t)size);
+	vblit_pattern_check(buf, size, 0x1811, "file at the end");
+
+	vblit_gem_close(fd, handle);
+	vblit_bo_destroy(fd, &bo);
+	munmap(ptr, size);
+	close(mfd);
+	free(buf);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: memfd-punch-hole
+ * Description: fallocate(PUNCH_HOLE) of four pages of a MAP_SHARED memfd
+ *	under a used object: the device, the CPU and the file read zero
+ *	there and the old data elsewhere; device writes reach the file.
+ */
+static void test_memfd_punch_hole(void)
+{
+	const size_t size = 16 * PAGE;
+	int mfd = memfd_sized("vblit-punch", size);
+	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	uint8_t *buf = malloc(size), *expected;
+	uint32_t handle;
+	int64_t inv;
+
+	igt_assert(ptr != MAP_FAILED && buf);
+	handle = vblit_gem_userptr(fd, ptr, size, 0);
+	use_before(handle, ptr, size, 0x1900);	/* leaves 0x1901 */
+
+	inv = stat_of("invalidations");
+	igt_assert_eq(fallocate(mfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				4 * PAGE, 4 * PAGE), 0);
+	check_moved("invalidations", inv, "PUNCH_HOLE");
+
+	expected = pattern_with_hole(size, 0x1901, 4, 4);
+	vblit_device_check_mem(fd, handle, expected, size, "device read after PUNCH_HOLE");
+	vblit_mem_check(ptr, expected, size, "CPU read after PUNCH_HOLE");
+	igt_assert_eq(pread(mfd, buf, size, 0), (ssize_t)size);
+	vblit_mem_check(buf, expected, size, "file after PUNCH_HOLE");
+	free(expected);
+
+	check_both_ways(handle, ptr, size, 0x1910, "PUNCH_HOLE");
+	vblit_device_write_pattern(fd, handle, size, 0x1912);
+	igt_assert_eq(pread(mfd, buf, size, 0), (ssize_t)size);
+	vblit_pattern_check(buf, size, 0x1912, "file after a device write");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	close(mfd);
+	free(buf);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: mremap-move
+ * Description: mremap(MAYMOVE|FIXED) moves a used object's memory away:
+ *	the object stays bound to the old address, so every job gives -EFAULT
+ *	and the moved data is untouched; fresh memory mapped at the old
+ *	address is then what the object reads and writes, still without
+ *	touching the moved data.
+ */
+static void test_mremap_move(void)
+{
+	const size_t size = 16 * PAGE;
+	uint8_t *ptr = anon_pages(size);
+	uint8_t *dst = vblit_reserve(size), *moved, *again;
+	struct vblit_bo bo = vblit_bo_create(fd, PAGE);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	int64_t inv, unmap;
+
+	use_before(handle, ptr, size, 0x1a00);	/* leaves 0x1a01 */
+
+	inv = stat_of("invalidations");
+	unmap = stat_of("inv_unmap");
+	moved = mremap(ptr, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	igt_assert(moved == dst);
+	check_moved("invalidations", inv, "mremap");
+	check_moved("inv_unmap", unmap, "mremap");
+
+	check_jobs_fail(handle, &bo, -EFAULT, "object over the old address");
+	vblit_pattern_check(moved, size, 0x1a01, "moved data after refused jobs");
+
+	again = mmap(ptr, size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	igt_assert(again == ptr);
+	vblit_device_check_value(fd, handle, size, 0, "fresh memory at the old address");
+	check_both_ways(handle, ptr, size, 0x1a10, "mremap");
+	vblit_pattern_check(moved, size, 0x1a01, "moved data at the end");
+
+	vblit_gem_close(fd, handle);
+	vblit_bo_destroy(fd, &bo);
+	munmap(ptr, size);
+	munmap(moved, size);
+	vblit_assert_no_leaks();
+}
+
+/* A process that maps @path shared, checks @seed, then writes @next. */
+static void shared_file_peer(const char *path, size_t size, uint32_t seed,
+			     uint32_t next)
+{
+	int pfd = open(path, O_RDWR);
+	void *map;
+
+	igt_assert(pfd >= 0);
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
+	igt_assert(map != MAP_FAILED);
+	vblit_pattern_check(map, size, seed, "other process's mapping of the file");
+	vblit_pattern_write(map, size, next);
+	munmap(map, size);
+	close(pfd);
+}
+
+/**
+ * SUBTEST: shared-file
+ * Description: A MAP_SHARED tmpfs file under an object: device writes reach
+ *	the file (pread) and another process's mapping; that process's writes
+ *	reach the device. Device writes into pages the CPU only read (clean
+ *	pages) survive MADV_PAGEOUT of the mapping: they must not be dropped
+ *	as clean.
+ */
+static void test_shared_file(void)
+{
+	const size_t size = 16 * PAGE;
+	char path[] = "/tmp/vblit-mm-XXXXXX";
+	uint8_t *buf = malloc(size), *ptr;
+	size_t evicted;
+	uint32_t handle;
+	int ffd;
+
+	igt_assert(buf);
+	ffd = mkstemp(path);
+	igt_assert_f(ffd >= 0, "mkstemp in /tmp: %m\n");
+	igt_assert_eq(ftruncate(ffd, size), 0);
+	ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, ffd, 0);
+	igt_assert(ptr != MAP_FAILED);
+
+	/* Read faults only: the page cache pages are clean. */
+	vblit_value_check(ptr, size, 0, "fresh file");
+	handle = vblit_gem_userptr(fd, ptr, size, 0);
+	vblit_device_write_pattern(fd, handle, size, 0x1b00);
+	igt_assert_eq(pread(ffd, buf, size, 0), (ssize_t)size);
+	vblit_pattern_check(buf, size, 0x1b00, "file after a device write");
+	vblit_pattern_check(ptr, size, 0x1b00, "CPU read after a device write");
+
+	igt_fork(child, 1)
+		shared_file_peer(path, size, 0x1b00, 0x1b01);
+	igt_waitchildren();
+	vblit_device_check_pattern(fd, handle, size, 0x1b01,
+				   "device read of another process's write");
+
+	/* Clean pages again, written by the device only, then reclaimed. */
+	igt_assert_eq(fallocate(ffd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, size), 0);
+	vblit_value_check(ptr, size, 0, "file after punching all of it");
+	vblit_device_write_pattern(fd, handle, size, 0x1b02);
+	igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
+	evicted = size / PAGE - count_resident(ptr, size);
+	igt_info("MADV_PAGEOUT evicted %zu of %zu file pages\n", evicted, size / PAGE);
+	igt_assert_eq(pread(ffd, buf, size, 0), (ssize_t)size);
+	vblit_pattern_check(buf, size, 0x1b02,
+			    "file after a device write to clean pages and MADV_PAGEOUT");
+	vblit_device_check_pattern(fd, handle, size, 0x1b02, "device read after MADV_PAGEOUT");
+
+	check_both_ways(handle, ptr, size, 0x1b10, "shared file");
+	igt_assert_eq(pread(ffd, buf, size, 0), (ssize_t)size);
+	vblit_pattern_check(buf, size, 0x1b11, "file at the end");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	close(ffd);
+	unlink(path);
+	free(buf);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* mlock                                                                  */
+
+/**
+ * SUBTEST: mlock
+ * Description: mlock() of a used object's memory: the device keeps working;
+ *	MADV_PAGEOUT and MADV_DONTNEED are refused (-EINVAL) and nothing is
+ *	swapped; after munlock() the pages go to swap and the device swaps
+ *	them back in with their data.
+ */
+static void test_mlock(void)
+{
+	const size_t size = 16 * PAGE;
+	void *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+
+	use_before(handle, ptr, size, 0x1c00);
+	igt_assert_f(mlock(ptr, size) == 0, "mlock: %m\n");
+	vblit_device_check_pattern(fd, handle, size, 0x1c01, "device read of locked memory");
+	vblit_device_write_pattern(fd, handle, size, 0x1c02);
+	vblit_pattern_check(ptr, size, 0x1c02, "CPU read of a device write to locked memory");
+
+	igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), -1);
+	igt_assert_eq(errno, EINVAL);
+	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), -1);
+	igt_assert_eq(errno, EINVAL);
+	igt_assert_eq(vblit_count_swapped(ptr, size), 0);
+	igt_assert_eq(count_resident(ptr, size), size / PAGE);
+	vblit_device_check_pattern(fd, handle, size, 0x1c02, "device read after refused madvise");
+
+	igt_assert_eq(munlock(ptr, size), 0);
+	swap_out(ptr, size);
+	vblit_device_check_pattern(fd, handle, size, 0x1c02, "device read after munlock and swap-out");
+	check_both_ways(handle, ptr, size, 0x1c10, "mlock");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: mlock-onfault
+ * Description: mlock2(MLOCK_ONFAULT) of memory nobody touched: the device's
+ *	acquisition faults the pages in, and they are then locked (resident,
+ *	not reclaimable); after munlock() they swap out and back with the
+ *	device's data.
+ */
+static void test_mlock_onfault(void)
+{
+	const size_t n = 16, size = n * PAGE;
+	uint8_t *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	uint8_t *buf = malloc(size), *expected;
+	uint64_t flags;
+
+	igt_assert(buf);
+	igt_assert_f(syscall(SYS_mlock2, ptr, size, MLOCK_ONFAULT) == 0,
+		     "mlock2(MLOCK_ONFAULT): %m\n");
+	igt_assert_eq(count_resident(ptr, size), 0);
+
+	/* The device writes the first half: it faults in every page. */
+	vblit_pattern_write(buf, size / 2, 0x1d00);
+	vblit_device_write(fd, handle, 0, buf, size / 2);
+	igt_assert_eq(count_resident(ptr, size), n);
+	flags = vblit_kpageflags(ptr + (n - 1) * PAGE);
+	igt_info("a page faulted in by the device: kpageflags %#" PRIx64 "\n", flags);
+	if (flags)
+		igt_assert_f(flags >> VBLIT_KPF_MLOCKED & 1 || flags >> VBLIT_KPF_UNEVICTABLE & 1,
+			     "page faulted in by the device is not locked\n");
+	igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), -1);
+	igt_assert_eq(errno, EINVAL);
+	igt_assert_eq(vblit_count_swapped(ptr, size), 0);
+
+	expected = pattern_with_hole(size, 0x1d00, n / 2, n / 2);
+	vblit_mem_check(ptr, expected, size, "CPU read of locked memory");
+	vblit_device_check_mem(fd, handle, expected, size, "device read of locked memory");
+
+	igt_assert_eq(munlock(ptr, size), 0);
+	swap_out(ptr, size);
+	vblit_device_check_mem(fd, handle, expected, size, "device read after munlock and swap-out");
+	free(expected);
+	check_both_ways(handle, ptr, size, 0x1d10, "mlock onfault");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	free(buf);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Automatic NUMA balancing                                               */
+
+#define NUMAB_DIR "/sys/kernel/debug/sched/numa_balancing/"
+
+static const struct {
+	const char *path;
+	const char *value;
+} numab_knobs[] = {
+	{ "/proc/sys/kernel/numa_balancing", "1" },
+	{ NUMAB_DIR "scan_delay_ms", "10" },
+	{ NUMAB_DIR "scan_period_min_ms", "10" },
+	{ NUMAB_DIR "scan_period_max_ms", "100" },
+};
+static int64_t numab_saved[4] = { -1, -1, -1, -1 };
+
+static void numab_restore(int sig);
+
+/*
+ * The automatic NUMA balancing scanner invalidates every VMA now and then:
+ * off for the subtests that count invalidations or pins exactly (all but
+ * numa-balancing), restored at exit.
+ */
+static void numab_quiet(void)
+{
+	numab_saved[0] = vblit_file_read_int(numab_knobs[0].path);
+	if (numab_saved[0] <= 0)
+		return;
+	igt_install_exit_handler(numab_restore);
+	if (vblit_file_write(numab_knobs[0].path, "0"))
+		numab_saved[0] = -1;
+}
+
+static void numab_restore(int sig)
+{
+	char value[32];
+
+	(void)sig;
+	for (int i = 3; i >= 0; i--) {
+		if (numab_saved[i] < 0)
+			continue;
+		snprintf(value, sizeof(value), "%" PRId64, numab_saved[i]);
+		vblit_file_write(numab_knobs[i].path, value);
+		numab_saved[i] = -1;
+	}
+}
+
+/* The first CPU of NUMA node @node. */
+static int node_cpu(int node)
+{
+	char path[96];
+	int64_t cpu;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
+	cpu = vblit_file_read_int(path);
+	igt_assert_f(cpu >= 0, "%s: %" PRId64 "\n", path, cpu);
+	return cpu;
+}
+
+static void run_on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	igt_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+/* The child of numa-balancing: a fresh mm, so the scan delay applies. */
+static void numab_child(void)
+{
+	const size_t n = 64, size = n * PAGE;
+	uint8_t *ptr;
+	void *pages[64];
+	int nodes[64], status[64];
+	uint32_t handle, seed = 0x1e00;
+	struct timespec start;
+	int64_t inv, prot;
+	size_t moved = 0;
+
+	run_on_cpu(node_cpu(0));
+	ptr = anon_pages(size);
+	vblit_pattern_write(ptr, size, seed);
+	for (size_t i = 0; i < n; i++) {
+		pages[i] = ptr + i * PAGE;
+		nodes[i] = 0;
+	}
+	syscall(SYS_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE);
+	handle = vblit_gem_userptr(fd, ptr, size, 0);
+	use_before(handle, ptr, size, seed);
+	seed += 2;
+
+	/* Now run on the other node, touching the memory and using it. */
+	run_on_cpu(node_cpu(1));
+	inv = stat_of("invalidations");
+	prot = stat_of("inv_protection");
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vblit_elapsed_ms(&start) < 8000) {
+		for (int spin = 0; spin < 20; spin++)
+			vblit_pattern_write(ptr, size, seed);
+		vblit_device_check_pattern(fd, handle, size, seed, "device read under NUMA balancing");
+		vblit_device_write_pattern(fd, handle, size, seed + 1);
+		vblit_pattern_check(ptr, size, seed + 1, "CPU read under NUMA balancing");
+		seed += 2;
+		if (stat_of("invalidations") > inv && vblit_elapsed_ms(&start) > 1000)
+			break;
+	}
+	for (size_t i = 0; i < n; i++)
+		moved += vblit_page_node(ptr + i * PAGE) == 1;
+	igt_info("after %.0f ms: %" PRId64 " invalidations (%" PRId64 " protection), %zu of %zu pages on node 1\n",
+		 vblit_elapsed_ms(&start), stat_of("invalidations") - inv,
+		 stat_of("inv_protection") - prot, moved, n);
+	check_moved("invalidations", inv, "NUMA balancing (hinting faults, migration)");
+	check_both_ways(handle, ptr, size, seed, "NUMA balancing");
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+}
+
+/**
+ * SUBTEST: numa-balancing
+ * Description: Automatic NUMA balancing left on (with short scan periods),
+ *	a process whose object's memory is on node 0 running on node 1: the
+ *	scanner's hinting faults (and the migrations they start) invalidate
+ *	the object within a few seconds, and every device read and write
+ *	meanwhile sees exactly the CPU's data.
+ */
+static void test_numa_balancing(void)
+{
+	igt_require_f(vblit_numa_nodes() >= 2,
+		      "one NUMA node: the guest needs -numa with two nodes\n");
+	igt_require_f(access(numab_knobs[0].path, W_OK) == 0,
+		      "no writable %s (kernel without NUMA balancing)\n", numab_knobs[0].path);
+	igt_require_f(access(numab_knobs[1].path, W_OK) == 0,
+		      "no writable %s (debugfs not mounted?)\n", numab_knobs[1].path);
+
+	numab_restore(0);	/* the fixture's numab_quiet() */
+	for (int i = 0; i < 4; i++) {
+		numab_saved[i] = vblit_file_read_int(numab_knobs[i].path);
+		igt_assert_f(numab_saved[i] >= 0, "%s: %" PRId64 "\n",
+			     numab_knobs[i].path, numab_saved[i]);
+	}
+	igt_install_exit_handler(numab_restore);
+	for (int i = 0; i < 4; i++)
+		igt_assert_eq(vblit_file_write(numab_knobs[i].path, numab_knobs[i].value), 0);
+
+	igt_fork(child, 1)
+		numab_child();
+	igt_waitchildren();
+	numab_restore(0);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* The OOM reaper                                                         */
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define OOM_LIMIT_MB 64
+#define OOM_BALLAST (24ul << 20)
+
+/*
+ * What the OOM victim tells the parent: the objects it created on the
+ * shared fd and the jobs it holds on them.
+ */
+struct oom_report {
+	uint32_t handles[4];
+	unsigned int nhandles;
+	uint64_t anchor_job;
+	uint64_t busy_job;
+	size_t idle_pages;
+	size_t anchor_pages;
+	size_t busy_pages;
+};
+
+static char oom_cgroup[128];
+
+static void oom_cgroup_remove(int sig)
+{
+	(void)sig;
+	if (oom_cgroup[0])
+		rmdir(oom_cgroup);
+}
+
+static void oom_cgroup_file(const char *name, const char *value)
+{
+	char path[192];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", oom_cgroup, name);
+	err = vblit_file_write(path, value);
+	igt_assert_f(err == 0, "writing \"%s\" to %s: %d\n", value, path, err);
+}
+
+static void oom_cgroup_add(pid_t pid)
+{
+	char value[32];
+
+	snprintf(value, sizeof(value), "%d", pid);
+	oom_cgroup_file("cgroup.procs", value);
+}
+
+/* "oom" of the group's memory.events. */
+static int64_t oom_cgroup_events(const char *key)
+{
+	char path[192], line[128];
+	int64_t value = -1;
+	size_t len = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.events", oom_cgroup);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ' ')
+			value = strtoll(line + len + 1, NULL, 10);
+	fclose(f);
+	return value;
+}
+
+/* A memory cgroup with OOM_LIMIT_MB of memory and no swap. */
+static void oom_cgroup_create(void)
+{
+	char buf[256] = "", limit[16];
+	int cfd;
+
+	cfd = open(CGROUP_ROOT "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+	igt_require_f(cfd >= 0, "no cgroup2 at " CGROUP_ROOT ": %m\n");
+	igt_assert(read(cfd, buf, sizeof(buf) - 1) >= 0);
+	close(cfd);
+	igt_require_f(strstr(buf, "memory"), "cgroup2 without the memory controller\n");
+	vblit_file_write(CGROUP_ROOT "/cgroup.subtree_control", "+memory");
+
+	snprintf(oom_cgroup, sizeof(oom_cgroup), CGROUP_ROOT "/vblit-oom-%d", getpid());
+	rmdir(oom_cgroup);
+	igt_assert_f(mkdir(oom_cgroup, 0755) == 0, "mkdir %s: %m\n", oom_cgroup);
+	igt_install_exit_handler(oom_cgroup_remove);
+	snprintf(limit, sizeof(limit), "%dM", OOM_LIMIT_MB);
+	oom_cgroup_file("memory.max", limit);
+	oom_cgroup_file("memory.swap.max", "0");
+}
+
+/* A process state letter from /proc/<pid>/stat, or 0 if it is gone. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t len;
+	int sfd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	sfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sfd < 0)
+		return 0;
+	len = read(sfd, buf, sizeof(buf) - 1);
+	close(sfd);
+	if (len <= 0)
+		return 0;
+	buf[len] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* waitpid() with a bound; returns the status. */
+static int wait_bounded(pid_t pid, unsigned int timeout_ms, const char *who)
+{
+	struct timespec start;
+	int status;
+	pid_t ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((ret = waitpid(pid, &status, WNOHANG)) == 0) {
+		igt_assert_f(vblit_elapsed_ms(&start) < timeout_ms,
+			     "%s (pid %d) not gone after %u ms, state %c\n",
+			     who, pid, timeout_ms, proc_state(pid) ?: '?');
+		usleep(10 * 1000);
+	}
+	igt_assert_eq(ret, pid);
+	return status;
+}
+
+/*
+ * The OOM victim. Creates objects on the shared fd over its own memory,
+ * uses them, optionally keeps one busy with a held job, reports, and then
+ * blocks in MADV_DONTNEED of an "anchor" object held busy over shared
+ * memory: killed, it stays in the kernel with its mm until the parent
+ * releases the anchor, which is what lets the OOM killer pick it without
+ * a report and the OOM reaper get at its memory meanwhile. The reaper
+ * skips shared mappings, so the anchor itself is never reaped.
+ */
+static void __attribute__((noreturn)) oom_victim(int go, int report, bool busy)
+{
+	const size_t idle2 = 16 * PAGE, busy_size = 16 * PAGE;
+	uint32_t hold_ms = vblit_hold_ms(fd, 10000);
+	struct oom_report r = {};
+	uint8_t *ballast, *other, *hot = NULL, *anchor;
+	int mfd;
+	char c;
+
+	if (read(go, &c, 1) != 1)
+		_exit(2);
+
+	ballast = guarded_pages(OOM_BALLAST);
+	memset(ballast, 0x5a, OOM_BALLAST);
+	other = guarded_pages(idle2);
+
+	/* Idle, used objects: their pages are acquired (pinned if pinned). */
+	r.handles[r.nhandles] = vblit_gem_userptr(fd, ballast, 64 * PAGE, 0);
+	vblit_device_write_pattern(fd, r.handles[r.nhandles++], 64 * PAGE, 0x1f00);
+	r.handles[r.nhandles] = vblit_gem_userptr(fd, other, idle2, 0);
+	vblit_device_write_pattern(fd, r.handles[r.nhandles++], idle2, 0x1f01);
+	r.idle_pages = 64 + idle2 / PAGE;
+
+	if (busy) {
+		hot = guarded_pages(busy_size);
+		r.handles[r.nhandles] = vblit_gem_userptr(fd, hot, busy_size, 0);
+		vblit_device_write_pattern(fd, r.handles[r.nhandles], busy_size, 0x1f02);
+		r.busy_job = vblit_fill_held(fd, r.handles[r.nhandles++], 0,
+					     busy_size, 0x1f1f1f1f, hold_ms);
+		r.busy_pages = busy_size / PAGE;
+	}
+
+	mfd = memfd_sized("vblit-oom-anchor", PAGE);
+	anchor = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	igt_assert(anchor != MAP_FAILED);
+	r.handles[r.nhandles] = vblit_gem_userptr(fd, anchor, PAGE, 0);
+	vblit_device_write_pattern(fd, r.handles[r.nhandles], PAGE, 0x1f03);
+	r.anchor_job = vblit_fill_held(fd, r.handles[r.nhandles++], 0, PAGE,
+				       0x2f2f2f2f, hold_ms);
+	r.anchor_pages = 1;
+
+	if (write(report, &r, sizeof(r)) != sizeof(r))
+		_exit(3);
+	/* Blocks until the anchor's job is released (or its hold expires). */
+	madvise(anchor, PAGE, MADV_DONTNEED);
+	_exit(0);
+}
+
+/* The allocator: in the group, unkillable, populates until the group's OOM. */
+static void __attribute__((noreturn)) oom_pressure(int go)
+{
+	const size_t chunk = 1ul << 20;
+	char c;
+
+	if (read(go, &c, 1) != 1)
+		_exit(2);
+	if (vblit_file_write("/proc/self/oom_score_adj", "-1000"))
+		_exit(3);
+	for (size_t done = 0; done < 4 * OOM_LIMIT_MB * chunk; done += chunk) {
+		void *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			_exit(4);
+		madvise(p, chunk, MADV_NOHUGEPAGE);
+		if (madvise(p, chunk, MADV_POPULATE_WRITE))
+			_exit(5);
+		if (oom_cgroup_events("oom") > 0)
+			_exit(0);
+	}
+	_exit(6);
+}
+
+static pid_t fork_helper(int go[2])
+{
+	pid_t pid;
+
+	igt_assert_eq(pipe(go), 0);
+	pid = fork();
+	igt_assert(pid >= 0);
+	return pid;
+}
+
+static bool stat_wait_above(const char *key, int64_t value, unsigned int timeout_ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vblit_stat(key) <= value) {
+		if (vblit_elapsed_ms(&start) > timeout_ms)
+			return false;
+		usleep(5 * 1000);
+	}
+	return true;
+}
+
+/*
+ * Whether the reaper is done with the victim's @nobj reapable objects:
+ * every attempt calls each of them once, an attempt fails on the first
+ * refusal (one busy object: one refusal per failed attempt) and goes on
+ * with the other ranges, and the last attempt completes every object.
+ */
+static bool oom_reaper_wait(int64_t ok0, int64_t refused0, unsigned int nobj,
+			    unsigned int timeout_ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int64_t refused = stat_of("nonblock_refused") - refused0;
+		int64_t ok = stat_of("nonblock_ok") - ok0;
+
+		if (ok == refused * (nobj - 1) + nobj)
+			return true;
+		if (vblit_elapsed_ms(&start) >= timeout_ms)
+			return false;
+		usleep(5 * 1000);
+	}
+}
+
+/*
+ * oom-idle and oom-busy: a victim in a memory cgroup holding idle (and
+ * with @busy one busy) objects is picked by the group's OOM killer, and
+ * the OOM reaper invalidates its objects without blocking.
+ */
+static void test_oom(bool busy)
+{
+	int go_victim[2], go_pressure[2], report[2];
+	int64_t ok0, refused0, pins0, status;
+	struct oom_report r;
+	pid_t victim, pressure;
+	struct timespec start;
+
+	vblit_require_hold(fd);
+	igt_require_f(vblit_hold_ms(fd, 10000) >= 5000,
+		      "VBLIT_PARAM_MAX_HOLD_MS below 5 s: the victim cannot be held long enough\n");
+	ok0 = stat_of("nonblock_ok");
+	refused0 = stat_of("nonblock_refused");
+	pins0 = vblit_stat_pinned_pages();
+	oom_cgroup_create();
+
+	igt_assert_eq(pipe(report), 0);
+	victim = fork_helper(go_victim);
+	if (!victim) {
+		close(report[0]);
+		oom_victim(go_victim[0], report[1], busy);
+	}
+	close(report[1]);
+	oom_cgroup_add(victim);
+	igt_assert_eq(write(go_victim[1], "g", 1), 1);
+	igt_assert_eq(read(report[0], &r, sizeof(r)), (ssize_t)sizeof(r));
+	check_pinned(pins0 + pins_of(r.idle_pages + r.busy_pages + r.anchor_pages),
+		     "victim's objects in use");
+
+	/* Killed while blocked in the anchor's invalidation: it stays. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (proc_state(victim) != 'D') {
+		igt_assert_f(vblit_elapsed_ms(&start) < 5000,
+			     "victim not blocked in MADV_DONTNEED (state %c)\n",
+			     proc_state(victim) ?: '?');
+		usleep(5 * 1000);
+	}
+	igt_assert_eq(kill(victim, SIGKILL), 0);
+	usleep(50 * 1000);
+	igt_assert_eq(proc_state(victim), 'D');
+	igt_assert_eq(stat_of("nonblock_ok"), ok0);
+
+	pressure = fork_helper(go_pressure);
+	if (!pressure)
+		oom_pressure(go_pressure[0]);
+	oom_cgroup_add(pressure);
+	igt_assert_eq(write(go_pressure[1], "g", 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+
+	if (busy) {
+		/* The reaper refuses the busy object and retries every 100 ms. */
+		igt_assert_f(stat_wait_above("nonblock_refused", refused0, 15000),
+			     "the OOM reaper did not come within 15 s (memory.events oom %" PRId64 ")\n",
+			     oom_cgroup_events("oom"));
+		vblit_job_release(fd, r.busy_job);
+		igt_info("reaper refused the busy object %.0f ms after the pressure started\n",
+			 vblit_elapsed_ms(&start));
+	}
+	igt_assert_f(oom_reaper_wait(ok0, refused0, r.nhandles - 1, 15000),
+		     "the OOM reaper did not finish within 15 s: nonblock_ok +%" PRId64 ", nonblock_refused +%" PRId64 ", memory.events oom %" PRId64 "\n",
+		     stat_of("nonblock_ok") - ok0, stat_of("nonblock_refused") - refused0,
+		     oom_cgroup_events("oom"));
+	igt_info("reaper done %.0f ms after the pressure started\n", vblit_elapsed_ms(&start));
+
+	status = wait_bounded(pressure, 15000, "allocator");
+	igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		     "allocator status %#" PRIx64 " (exit code 5: no OOM kill freed memory)\n",
+		     status);
+	igt_assert_lte(1, oom_cgroup_events("oom"));
+
+	/* Settled: the reaper is done with this mm. */
+	usleep(300 * 1000);
+	igt_assert(oom_reaper_wait(ok0, refused0, r.nhandles - 1, 0));
+	if (busy)
+		igt_assert_lte(1, stat_of("nonblock_refused") - refused0);
+	else
+		igt_assert_eq_s64(stat_of("nonblock_refused") - refused0, 0);
+	check_pinned(pins0 + pins_of(r.anchor_pages), "after the reaper");
+	igt_assert_eq(proc_state(victim), 'D');
+
+	/* Release the anchor: the victim dies. */
+	vblit_job_release(fd, r.anchor_job);
+	status = wait_bounded(victim, 15000, "OOM victim");
+	igt_assert_f(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		     "victim status %#" PRIx64 "\n", status);
+	igt_info("nonblock_ok +%" PRId64 ", nonblock_refused +%" PRId64 ", memory.events oom %" PRId64 " oom_kill %" PRId64 "\n",
+		 stat_of("nonblock_ok") - ok0, stat_of("nonblock_refused") - refused0,
+		 oom_cgroup_events("oom"), oom_cgroup_events("oom_kill"));
+
+	for (unsigned int i = 0; i < r.nhandles; i++)
+		vblit_gem_close(fd, r.handles[i]);
+	close(report[0]);
+	close(go_victim[1]);
+	close(go_pressure[1]);
+	igt_assert_f(rmdir(oom_cgroup) == 0, "rmdir %s: %m\n", oom_cgroup);
+	oom_cgroup[0] = 0;
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* The non-blockable invalidation hook                                    */
+
+static void require_nonblock_hook(void)
+{
+	int err = vblit_invalidate_nonblock((void *)0x10000);
+
+	igt_require_f(err != -EPERM,
+		      "drm_userptr loaded without debug_hooks=1\n");
+	igt_require_f(err == -ENOENT,
+		      "no usable debugfs vblit/" VBLIT_NONBLOCK_HOOK " (%d)\n", err);
+}
+
+/**
+ * SUBTEST: nonblock-idle
+ * Description: A non-blockable invalidation (the OOM reaper's kind,
+ *	delivered by the debugfs hook) of an idle object completes: the pins
+ *	go, the next job re-acquires the pages and the data is right both
+ *	ways. Addresses no object of the writer's mm covers give -ENOENT,
+ *	also for another process's objects; overlapping objects are all
+ *	invalidated.
+ */
+static void test_nonblock_idle(void)
+{
+	const size_t size = 16 * PAGE;
+	uint8_t *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	uint32_t second;
+	int64_t pins = vblit_stat_pinned_pages(), ok, refused, acquires;
+
+	require_nonblock_hook();
+	use_before(handle, ptr, size, 0x2000);	/* leaves 0x2001 */
+	check_pinned(pins + pins_of(16), "after use");
+
+	ok = stat_of("nonblock_ok");
+	refused = stat_of("nonblock_refused");
+	acquires = stat_of("acquires");
+	igt_assert_eq(vblit_invalidate_nonblock(ptr + 5 * PAGE), 0);
+	igt_assert_eq_s64(stat_of("nonblock_ok"), ok + 1);
+	igt_assert_eq_s64(stat_of("nonblock_refused"), refused);
+	check_pinned(pins, "after a completed non-blockable invalidation");
+
+	vblit_pattern_check(ptr, size, 0x2001, "CPU read after the invalidation");
+	vblit_device_check_pattern(fd, handle, size, 0x2001, "device read after the invalidation");
+	igt_assert_eq_s64(stat_of("acquires"), acquires + 1);
+	check_both_ways(handle, ptr, size, 0x2010, "non-blockable invalidation");
+
+	igt_assert_eq(vblit_invalidate_nonblock(ptr + size), -ENOENT);
+	igt_fork(child, 1)
+		igt_assert_eq(vblit_invalidate_nonblock(ptr), -ENOENT);
+	igt_waitchildren();
+
+	second = vblit_gem_userptr(fd, ptr + 4 * PAGE, 4 * PAGE, 0);
+	vblit_device_check_pattern(fd, handle, size, 0x2011, "first object");
+	ok = stat_of("nonblock_ok");
+	igt_assert_eq(vblit_invalidate_nonblock(ptr + 5 * PAGE), 0);
+	igt_assert_eq_s64(stat_of("nonblock_ok"), ok + 2);
+	vblit_gem_close(fd, second);
+	check_both_ways(handle, ptr, size, 0x2020, "non-blockable invalidation of two objects");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: nonblock-busy
+ * Description: A non-blockable invalidation of an object with a held job
+ *	in flight is refused (-EBUSY, counted): the pages stay valid for the
+ *	job, whose data lands where the CPU reads it once released; then the
+ *	same invalidation completes and the next job re-acquires.
+ */
+static void test_nonblock_busy(void)
+{
+	const size_t size = 16 * PAGE;
+	uint8_t *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	int64_t pins = vblit_stat_pinned_pages(), ok, refused;
+	uint64_t job;
+
+	require_nonblock_hook();
+	vblit_require_hold(fd);
+	use_before(handle, ptr, size, 0x2100);
+	job = vblit_fill_held(fd, handle, 0, size, 0x21212121, vblit_hold_ms(fd, 10000));
+
+	ok = stat_of("nonblock_ok");
+	refused = stat_of("nonblock_refused");
+	igt_assert_eq(vblit_invalidate_nonblock(ptr), -EBUSY);
+	igt_assert_eq_s64(stat_of("nonblock_refused"), refused + 1);
+	igt_assert_eq_s64(stat_of("nonblock_ok"), ok);
+	igt_assert(vblit_gem_busy(fd, handle));
+	check_pinned(pins + pins_of(16), "after a refused invalidation");
+
+	vblit_job_release(fd, job);
+	vblit_gem_wait(fd, handle);
+	vblit_value_check(ptr, size, 0x21212121, "CPU read of the held job's fill");
+
+	igt_assert_eq(vblit_invalidate_nonblock(ptr), 0);
+	igt_assert_eq_s64(stat_of("nonblock_ok"), ok + 1);
+	check_pinned(pins, "after the invalidation completed");
+	vblit_device_check_value(fd, handle, size, 0x21212121, "device read after it completed");
+	check_both_ways(handle, ptr, size, 0x2110, "refused, then completed non-blockable invalidation");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* Regressions                                                            */
+
+/* A device write to lazily-freed anonymous pages, then reclaim. */
+static void write_not_dirtied_lazyfree(void)
+{
+	const size_t size = 16 * PAGE;
+	void *ptr = anon_pages(size);
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+
+	vblit_pattern_write(ptr, size, 0x2200);
+	vblit_device_check_pattern(fd, handle, size, 0x2200, "device read before MADV_FREE");
+	igt_assert_eq(madvise(ptr, size, MADV_FREE), 0);
+	vblit_device_write_pattern(fd, handle, size, 0x2201);
+	igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
+	vblit_pattern_check(ptr, size, 0x2201,
+			    "device write to MADV_FREE'd pages after reclaim");
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/* A device write to clean shmem page cache pages, then reclaim. */
+static void write_not_dirtied_clean_shmem(void)
+{
+	const size_t size = 16 * PAGE;
+	int mfd = memfd_sized("vblit-clean", size);
+	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	uint8_t *buf = malloc(size);
+	uint32_t handle;
+
+	igt_assert(ptr != MAP_FAILED && buf);
+	vblit_value_check(ptr, size, 0, "fresh memfd (read faults: clean pages)");
+	handle = vblit_gem_userptr(fd, ptr, size, 0);
+	vblit_device_write_pattern(fd, handle, size, 0x2210);
+	igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
+	igt_assert_eq(pread(mfd, buf, size, 0), (ssize_t)size);
+	vblit_pattern_check(buf, size, 0x2210,
+			    "memfd after a device write to clean pages and reclaim");
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	close(mfd);
+	free(buf);
+	vblit_assert_no_leaks();
+}
+
+igt_main
+{
+	igt_fixture {
+		fd = vblit_open();
+		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
+		vblit_require_userptr(fd);
+		igt_require_f(vblit_stats_available(),
+			      "no counters at %s (debugfs not mounted?)\n",
+			      vblit_stats_path());
+		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
+		igt_info("userptr backing: %s\n",
+			 backing_pinned() ? "pinned" : "unpinned");
+		numab_quiet();
+	}
+
+	igt_describe("MADV_DONTNEED: pins dropped, the device reads zero, then new data.");
+	igt_subtest("madv-dontneed")
+		test_madv_dontneed();
+
+	igt_describe("MADV_FREE then MADV_PAGEOUT: device writes are never discarded.");
+	igt_subtest("madv-free")
+		test_madv_free();
+
+	igt_describe("MADV_PAGEOUT through zram: pages swap out and back with their data.");
+	igt_subtest("madv-pageout")
+		test_madv_pageout();
+
+	igt_describe("move_pages to the other node: pages move, data is kept.");
+	igt_subtest("move-pages")
+		test_move_pages();
+
+	igt_describe("MADV_COLLAPSE into a huge page under a used object.");
+	igt_subtest("thp-collapse")
+		test_thp_collapse();
+
+	igt_describe("A huge page split by mprotect and a partial unmap.");
+	igt_subtest("thp-split")
+		test_thp_split();
+
+	igt_describe("KSM-merged pages: a device write breaks COW, the other process is unchanged.");
+	igt_subtest("ksm-merge")
+		test_ksm_merge();
+
+	igt_describe("userfaultfd write-protection is never bypassed by the device.");
+	igt_subtest("uffd-wp")
+		test_uffd_wp();
+
+	igt_describe("memfd truncated under an object: -EFAULT past EOF, data before it intact.");
+	igt_subtest("memfd-shrink")
+		test_memfd_shrink();
+
+	igt_describe("memfd hole punched under an object: zeros there, for everyone.");
+	igt_subtest("memfd-punch-hole")
+		test_memfd_punch_hole();
+
+	igt_describe("mremap away: the object stays at the old address, the moved data is untouched.");
+	igt_subtest("mremap-move")
+		test_mremap_move();
+
+	igt_describe("A shared tmpfs file: device writes reach the file and survive reclaim.");
+	igt_subtest("shared-file")
+		test_shared_file();
+
+	igt_describe("mlock: locked memory is used and not reclaimed; munlock lets it swap.");
+	igt_subtest("mlock")
+		test_mlock();
+
+	igt_describe("mlock2(MLOCK_ONFAULT): pages the device faults in are locked.");
+	igt_subtest("mlock-onfault")
+		test_mlock_onfault();
+
+	igt_describe("Automatic NUMA balancing invalidates the object; data stays right.");
+	igt_subtest("numa-balancing")
+		test_numa_balancing();
+
+	/**
+	 * SUBTEST: oom-idle
+	 * Description: A process in a memory cgroup holding idle, used
+	 *	objects is picked by the group's OOM killer (dying already, so
+	 *	silently) and the OOM reaper invalidates its objects without
+	 *	blocking: exactly one completed non-blockable invalidation per
+	 *	object, none refused, the pins go at once; the process is
+	 *	reaped and every object and pin is released.
+	 */
+	igt_describe("The OOM reaper completes non-blockable invalidations of idle objects.");
+	igt_subtest("oom-idle")
+		test_oom(false);
+
+	/**
+	 * SUBTEST: oom-busy
+	 * Description: As oom-idle with one object busy (a held job): the
+	 *	reaper refuses it (counted) and reaps the rest; once the job is
+	 *	released its next attempt completes; nothing hangs and every
+	 *	object and pin is released.
+	 */
+	igt_describe("The OOM reaper is refused by a busy object, then completes.");
+	igt_subtest("oom-busy")
+		test_oom(true);
+
+	igt_describe("Non-blockable invalidation of an idle object completes.");
+	igt_subtest("nonblock-idle")
+		test_nonblock_idle();
+
+	igt_describe("Non-blockable invalidation of a busy object is refused, then completes.");
+	igt_subtest("nonblock-busy")
+		test_nonblock_busy();
+
+	/**
+	 * SUBTEST: write-not-dirtied
+	 * Description: Regression test for device writes lost on reclaim:
+	 *	pages the device wrote must be dirty before reclaim looks at
+	 *	them, or it discards them as clean: lazily-freed (MADV_FREE)
+	 *	anonymous pages, and shmem pages the CPU only read. Found with
+	 *	backing=unpinned, which acquired the pages through
+	 *	hmm_range_fault() and never marked them dirty.
+	 */
+	igt_describe("Device writes are never discarded by reclaim as clean pages.");
+	igt_subtest_with_dynamic("write-not-dirtied") {
+		igt_dynamic("lazyfree-anon")
+			write_not_dirtied_lazyfree();
+		igt_dynamic("clean-shmem")
+			write_not_dirtied_clean_shmem();
+	}
+
+	igt_fixture
+		close(fd);
+}
