@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# make test-debug: every suite of `make test`, in both backings, on the
+# checking kernel of scripts/debug-kernel.sh (lockdep, KASAN, KFENCE,
+# DEBUG_VM, DEBUG_ATOMIC_SLEEP, fault injection, kmemleak), plus the KUnit
+# tests of drm-userptr/tests/ and, once, the kernel's own hmm-tests against
+# test_hmm.ko as a peer reference (reported, not part of pass/fail).
+# Ends with "N passed, N failed, N skipped" like make test.
+#
+# usage: test-debug.sh                 on the host (what make test-debug runs)
+#        test-debug.sh guest-before    in the guest, from guest-run.sh, before
+#                                      the passes: KUnit, kmemleak baseline
+#        test-debug.sh guest-after     in the guest, after guest-run.sh's own
+#                                      dmesg check: kmemleak scan, peer run
+# env (host): VM_TIMEOUT (default 5400 s), IGT_TIMEOUT (per subtest, default
+#      900 s), SUITES, PASSES (as for vm-run.sh), HMM_PEER=0 to skip the
+#      peer run.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+# ---------------------------------------------------------------------------
+# Guest side. Environment from the kernel command line (see guest-run.sh):
+# PROJECT, KV, KTREE, MODDIR, DEBUG_KERNEL, HMM_TESTS.
+R=/tmp/results
+
+check() { # name result reason
+	echo "$1 $2 ${3:-}" >>"$R/checks.txt"
+	echo "guest: check $1: $2 ${3:-}"
+}
+
+# KTAP of one suite -> one check per case: "kunit/<suite>/<case>".
+kunit_report() { # suite ktap-file
+	local suite=$1 ktap=$2 seen=0 line result name reason diag=""
+	while IFS= read -r line; do
+		# A failing case's diagnostics ("# ...") come before its result.
+		if [[ "$line" =~ ^[[:space:]]+#\ (.*)$ ]] && [[ "$line" != *"Subtest:"* ]]; then
+			diag+="${diag:+ | }${BASH_REMATCH[1]}"
+			continue
+		fi
+		# Cases are the indented "ok N name" lines of the suite.
+		[[ "$line" =~ ^[[:space:]]+(not\ )?ok\ [0-9]+\ ([^#]*[^#[:space:]])[[:space:]]*(#\ *(.*))?$ ]] || continue
+		name=${BASH_REMATCH[2]}
+		reason=${BASH_REMATCH[4]}
+		if [ -n "${BASH_REMATCH[1]}" ]; then
+			result=fail
+			reason=${diag:0:300}
+		elif [[ "$reason" == SKIP* ]]; then
+			result=skip
+			reason=${reason#SKIP}
+			reason=${reason# }
+		else
+			result=pass
+			reason=
+		fi
+		check "kunit/$suite/$name" "$result" "$reason"
+		seen=$((seen + 1))
+		diag=""
+	done <"$ktap"
+	[ "$seen" -gt 0 ] || check "kunit/$suite/results" fail "no test case results in the KTAP"
+}
+
+guest_kunit() {
+	local ko="$MODDIR/tests/drm_userptr_test.ko" res=/sys/kernel/debug/kunit/drm_userptr/results
+	if [ ! -f "$ko" ]; then
+		check kunit/drm_userptr/module fail "$ko not built (CONFIG_KUNIT?)"
+		return
+	fi
+	local mark
+	mark=$(dmesg | wc -l)
+	if ! insmod "$MODDIR/drm_userptr.ko" || ! insmod "$ko"; then
+		check kunit/drm_userptr/module fail "insmod failed"
+	elif [ -r "$res" ]; then
+		cat "$res" >"$R/kunit-drm_userptr.ktap"
+	else
+		# Without KUNIT_DEBUGFS: the KTAP in the kernel log.
+		dmesg | tail -n +"$((mark + 1))" | sed 's/^\[[ 0-9.]*\] //' >"$R/kunit-drm_userptr.ktap"
+	fi
+	[ -f "$R/kunit-drm_userptr.ktap" ] && kunit_report drm_userptr "$R/kunit-drm_userptr.ktap"
+	rmmod drm_userptr_test 2>/dev/null
+	rmmod drm_userptr 2>/dev/null
+	if lsmod | grep -qE '^(drm_userptr_test|drm_userptr) '; then
+		check kunit/drm_userptr/unload fail "module still loaded"
+	fi
+}
+
+guest_before() {
+	# The kernel must be the checking one, with its checkers live.
+	local missing="" opt
+	for opt in PROVE_LOCKING DEBUG_ATOMIC_SLEEP DEBUG_VM KASAN KFENCE \
+		FAILSLAB FAIL_PAGE_ALLOC DEBUG_KMEMLEAK KUNIT; do
+		zcat /proc/config.gz 2>/dev/null | grep -qx "CONFIG_$opt=y" || missing+=" $opt"
+	done
+	grep -q 'debug_locks: *1' /proc/lockdep_stats 2>/dev/null || missing+=" debug_locks"
+	[ -d /sys/kernel/debug/failslab ] || missing+=" failslab-debugfs"
+	if [ -z "$missing" ]; then
+		check vm/debug-kernel pass
+	else
+		check vm/debug-kernel fail "missing:$missing"
+	fi
+
+	guest_kunit
+
+	# Only leaks that appear from here on count: report what boot left,
+	# then mark it as seen (an object is reported from its second scan).
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		local t0=$SECONDS
+		echo scan >/sys/kernel/debug/kmemleak
+		echo scan >/sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak >"$R/kmemleak-boot.txt"
+		echo clear >/sys/kernel/debug/kmemleak
+		echo "guest: kmemleak baseline: $(grep -c '^unreferenced object' "$R/kmemleak-boot.txt") boot objects, $((SECONDS - t0)) s"
+	fi
+}
+
+# kmemleak reports whose backtrace goes through DRM, our modules (unloaded
+# by now: their frames show as bare module-space addresses) or fences.
+guest_kmemleak() {
+	local f=$R/kmemleak.txt ours
+	[ -w /sys/kernel/debug/kmemleak ] || { check vm/kmemleak skip "no kmemleak"; return; }
+	sleep 6 # kmemleak ignores objects younger than 5 s
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$f"
+	ours=$(awk 'BEGIN { RS = "unreferenced object" } NR > 1 &&
+		/drm|vblit|userptr|dma_fence|dma_resv|sync_file|shmem|mmu_notifier|0xffffffffc/ { n++ }
+		END { print n + 0 }' "$f")
+	if [ "$ours" = 0 ]; then
+		check vm/kmemleak pass
+	else
+		check vm/kmemleak fail "$ours suspected leaks through DRM/vblit/drm_userptr (kmemleak.txt)"
+	fi
+	echo "guest: kmemleak: $(grep -c '^unreferenced object' "$f") suspects, $ours ours"
+}
+
+# The kernel's own mirroring tests: a reference only. A WARN or oops in them
+# must not end the run, and their kernel log stays out of ours.
+guest_peer() {
+	local out=$R/hmm-tests.txt
+	[ -n "${HMM_TESTS:-}" ] && [ -x "$HMM_TESTS" ] || {
+		echo "peer: no hmm-tests binary" >"$out"; return; }
+	echo 0 >/proc/sys/kernel/panic_on_warn
+	echo 0 >/proc/sys/kernel/panic_on_oops
+	dmesg -c >/dev/null
+	if ! modprobe -d "$KTREE" -S "$KV" test_hmm >>"$out" 2>&1; then
+		echo "peer: modprobe test_hmm failed" >>"$out"
+		return
+	fi
+	# Older test_hmm registers bare chrdevs: make the nodes if udev-less.
+	local major
+	major=$(awk '$2 == "HMM_DMIRROR" { print $1 }' /proc/devices)
+	for i in 0 1 2 3; do
+		[ -e /dev/hmm_dmirror$i ] || [ -z "$major" ] || mknod /dev/hmm_dmirror$i c "$major" $i
+	done
+	local t0=$SECONDS
+	(cd /tmp && timeout -k 10 "${HMM_PEER_TIMEOUT:-1200}" "$HMM_TESTS") >>"$out" 2>&1
+	echo "peer: exit status $? after $((SECONDS - t0)) s" >>"$out"
+	modprobe -r -d "$KTREE" -S "$KV" test_hmm >/dev/null 2>&1
+	dmesg >"$R/hmm-tests-dmesg.txt"
+	grep -E '^# (PASSED|FAILED|Totals)|^# ok|^# not ok|^(not )?ok ' "$out" | tail -n 3
+}
+
+case "${1:-host}" in
+guest-before)
+	guest_before
+	exit 0
+	;;
+guest-after)
+	guest_kmemleak
+	guest_peer
+	exit 0
+	;;
+host) ;;
+*)
+	echo "usage: $0 [guest-before|guest-after]" >&2
+	exit 2
+	;;
+esac
+
+# ---------------------------------------------------------------------------
+# Host side.
+set -e
+log() { printf '[test-debug] %s\n' "$*"; }
+start=$(date +%s)
+
+"$top/scripts/debug-kernel.sh"
+# shellcheck disable=SC1091
+. "$top/build/kernels/debug.env"
+
+# The KUnit module: mirror drm-userptr/tests/ like build-modules.sh mirrors
+# its parent; drm-userptr/Kbuild descends into it on CONFIG_KUNIT kernels.
+tdir="$top/build/modules/debug/drm-userptr/tests"
+mkdir -p "$tdir"
+find "$tdir" -maxdepth 1 -type l ! -exec test -e {} \; -delete
+for f in "$top"/drm-userptr/tests/*.[ch] "$top/drm-userptr/tests/Kbuild"; do
+	ln -sfn "$f" "$tdir/$(basename "$f")"
+done
+KERNELS=debug "$top/scripts/build-modules.sh"
+[ -f "$tdir/drm_userptr_test.ko" ] || { log "drm_userptr_test.ko was not built"; exit 1; }
+
+make -s -C "$top/igt-tests" O="$top/build/igt"
+make -s -C "$top/tools" O="$top/build/tools"
+
+# hmm-tests from the same source, with its own selftest harness.
+hmm="$top/build/debug/hmm-tests"
+mkdir -p "$(dirname "$hmm")"
+src_hmm="$KDIR/tools/testing/selftests/mm/hmm-tests.c"
+if [ "${HMM_PEER:-1}" = 1 ] && { [ ! -x "$hmm" ] || [ "$src_hmm" -nt "$hmm" ]; }; then
+	log "building hmm-tests from $KDIR"
+	gcc -O2 -Wall -I "$KDIR/tools/testing/selftests" -I "$KDIR" \
+		-I "$KDIR/tools/include/uapi" -o "$hmm" "$src_hmm" -lpthread >"$hmm.log" 2>&1 ||
+		{ cat "$hmm.log"; log "hmm-tests did not build: peer run skipped"; rm -f "$hmm"; }
+fi
+append="DEBUG_KERNEL=1"
+[ "${HMM_PEER:-1}" = 1 ] && [ -x "$hmm" ] && append+=" HMM_TESTS=$hmm"
+append+=" IGT_TIMEOUT=${IGT_TIMEOUT:-900}"
+
+rc=0
+# Both production backings; the benchmark comparators stay with make test.
+PASSES=${PASSES:-pinned unpinned} VM_TIMEOUT=${VM_TIMEOUT:-5400} VM_APPEND="$append ${VM_APPEND:-}" \
+	"$top/scripts/vm-run.sh" debug test || rc=1
+
+res="$top/build/results/debug"
+# Lockdep, KASAN, KFENCE and the rest, in full: the one-line check names the
+# first hit only. A panic (KASAN, KFENCE under panic_on_warn) is in the
+# serial log vm-run.sh printed.
+report_debug_splats() {
+	[ -f "$1" ] || return 0
+	awk '
+	function start() { print "------------------------------------------------------------"; n++ }
+	/possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|BUG:|WARNING:|Oops|sleeping function called from invalid context/ {
+		if (!inside) start()
+		inside = 1; lines = 0
+		kasan = /KASAN|KFENCE/
+	}
+	inside {
+		print
+		# A dump ends at </TASK>; KASAN and KFENCE end with a ===== line.
+		if (++lines >= 250 || (!kasan && /<\/TASK>/) || (kasan && lines > 5 && /={20,}/))
+			inside = 0
+	}
+	END { if (n) print "------------------------------------------------------------" }
+	' "$1"
+}
+if grep -q 'vm/dmesg-clean fail' "$res/checks.txt" 2>/dev/null; then
+	log "kernel reports in the guest log (full text):"
+	report_debug_splats "$res/dmesg.txt"
+	rc=1
+fi
+if grep -q 'vm/kmemleak fail' "$res/checks.txt" 2>/dev/null; then
+	log "kmemleak suspects through our paths:"
+	awk 'BEGIN { RS = "unreferenced object" } NR > 1 &&
+		/drm|vblit|userptr|dma_fence|dma_resv|sync_file|shmem|mmu_notifier|0xffffffffc/ {
+		print "unreferenced object" $0 }' "$res/kmemleak.txt" | head -n 200
+fi
+
+if [ -f "$res/hmm-tests.txt" ]; then
+	log "peer reference: the kernel's hmm-tests on test_hmm.ko (not pass/fail):"
+	grep -E '^# (PASSED|FAILED|Totals)|^# +(not )?ok |^peer:' "$res/hmm-tests.txt" | tail -n 4 | sed 's/^/  /'
+	grep -E '^# +not ok|^not ok' "$res/hmm-tests.txt" | sed 's/^/  /' | head -n 20
+fi
+log "total $(($(date +%s) - start)) s (kernel check, builds, guest)"
+python3 "$top/igt-tests/runner/summarize.py" --combine "$res/results.json" || rc=1
+exit $rc
