@@ -41,8 +41,16 @@ test: modules igt
 		$(foreach k,$(KERNELS),build/results/$(k)/results.json) || rc=1; \
 	exit $$rc
 
+# The demo in both backings, then a short benchmark run (one round, one
+# repetition, reduced sizes) and its one-screen summary; make bench runs
+# the full measurement.
 run: modules igt
 	@PASSES="pinned unpinned" scripts/vm-run.sh $(KERNEL) demo
+	@echo "[run] short benchmark (make bench for the full one)"
+	@KERNEL=$(KERNEL) BENCH_ROUNDS=1 BENCH_REPS=1 BENCH_SCALE=0.2 \
+		scripts/bench.sh >build/bench-run.log 2>&1 || \
+		{ tail -n 30 build/bench-run.log; exit 1; }
+	@cat build/bench/summary.txt
 
 # Long fuzzing run: make fuzz SECONDS=N SEED=S [KERNEL=6.12]
 fuzz: modules igt
