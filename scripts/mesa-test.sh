@@ -40,7 +40,7 @@ meson_bad() { # sum of the failure kinds in a meson-test.txt
 }
 for b in pristine series; do
 	dir=${!b}
-	log "meson test --suite intel ($b): $(grep -v '^exit' "$dir/meson-test.txt" | tr '\n' ' ')"
+	log "meson test --suite intel ($b): $(grep -v '^exit' "$dir/meson-test.txt" | tr -s ' \n' ' ')"
 done
 extras=()
 if [ "$(meson_bad "$series/meson-test.txt")" -le "$(meson_bad "$pristine/meson-test.txt")" ] &&
