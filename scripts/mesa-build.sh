@@ -6,10 +6,8 @@
 # `meson test --suite intel` on each. Used by scripts/mesa-test.sh; see
 # docs/mesa.md.
 #
-# usage: mesa-build.sh [--check]
-#   --check  compile-only: apply the series and build just the objects of
-#            the files it touches, in a build tree of its own (no install,
-#            no tests)
+# usage: mesa-build.sh   (the compile-only check of `make test` is
+#                         scripts/mesa-compile-check.sh)
 #
 # Cache, outside the clone (DRM_USERPTR_CACHE, else XDG_CACHE_HOME, else
 # ~/.cache, then drm-userptr/mesa/):
@@ -27,17 +25,12 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cache=${DRM_USERPTR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drm-userptr}
-version=22.3.6
-mode=${1:-}
+# shellcheck source=scripts/mesa-common.sh
+. "$top/scripts/mesa-common.sh"
+cache=${mesa_cache%/mesa}
+version=$mesa_version
 
-# Meson runs Mesa's generators with the first python3 on PATH, which has to
-# be Debian's (with python3-mako), not a pyenv or venv one.
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export DEBIAN_FRONTEND=noninteractive
-
-log() { printf '[mesa] %s\n' "$*" >&2; }
-
+# shellcheck disable=SC2054 # the commas are meson's list syntax
 options=(
 	-Dprefix=/usr/local -Dlibdir=lib -Doptimization=1 -Ddebug=false
 	-Dgallium-drivers=iris,crocus -Dvulkan-drivers=intel,intel_hasvk
@@ -52,82 +45,14 @@ options=(
 	-Dvideo-codecs= -Dvalgrind=disabled -Dlibunwind=disabled
 	-Dlmsensors=disabled -Dzstd=disabled
 )
-pkgs=(meson ninja-build glslang-tools python3-mako bison flex pkg-config
-      gcc g++ libdrm-dev libexpat1-dev zlib1g-dev libelf-dev)
-
-install_deps() {
-	local missing=() p
-	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-			missing+=("$p")
-	done
-	if ((${#missing[@]})); then
-		log "installing: ${missing[*]}"
-		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	fi
-}
-
-# apt-get source needs a deb-src entry; Debian's images ship only "deb".
-# Add one, in a file of our own, for the URIs and suites already configured.
-ensure_deb_src() {
-	local src=/etc/apt/sources.list.d/drm-userptr-src.sources
-	local deb822=/etc/apt/sources.list.d/debian.sources
-	if grep -Eqs '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources ||
-		grep -Eqs '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list; then
-		return
-	fi
-	log "adding deb-src entries in $src"
-	if [ -f "$deb822" ]; then
-		{
-			echo "# Added by drm-userptr scripts/mesa-build.sh: source packages"
-			echo "# for the same archives as $(basename "$deb822")."
-			sed 's/^Types:.*/Types: deb-src/' "$deb822"
-		} >"$src"
-	else
-		src=/etc/apt/sources.list.d/drm-userptr-src.list
-		{
-			echo "# Added by drm-userptr scripts/mesa-build.sh"
-			sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list
-		} >"$src"
-	fi
-	apt-get update -qq
-}
-
-# <version>-work/src: the orig tarball as a git repository, tag "pristine".
-ensure_source() {
-	local work=$1 orig
-	[ -d "$work/src/.git" ] && git -C "$work/src" rev-parse -q --verify pristine >/dev/null &&
-		return
-	ensure_deb_src
-	mkdir -p "$work/dl"
-	orig="$work/dl/mesa_$version.orig.tar.gz"
-	if [ ! -f "$orig" ]; then
-		log "fetching the mesa source package"
-		(cd "$work/dl" && apt-get source --download-only -qq mesa 2>&1 |
-			grep -v 'Download is performed unsandboxed' || true)
-	fi
-	[ -f "$orig" ] || { echo "mesa-build: no mesa_$version.orig.tar.gz from apt-get source" >&2; exit 1; }
-	rm -rf "$work/src" "$work/src.tmp"
-	mkdir -p "$work/src.tmp"
-	tar -xzf "$orig" -C "$work/src.tmp" --strip-components=1
-	git -C "$work/src.tmp" init -q
-	git -C "$work/src.tmp" add -A
-	git -C "$work/src.tmp" -c user.name=drm-userptr -c user.email=drm-userptr@invalid \
-		commit -qm "Mesa $version (orig tarball)"
-	git -C "$work/src.tmp" tag pristine
-	mv "$work/src.tmp" "$work/src"
-}
-
 # Checks out pristine plus PATCHES (possibly none) in the work tree.
 checkout() {
 	local src=$1; shift
-	git -C "$src" am --abort >/dev/null 2>&1 || true
+	mesa_git "$src" am --abort >/dev/null 2>&1 || true
 	git -C "$src" checkout -q -f -B tier pristine
 	git -C "$src" clean -qfdx
 	if (($#)); then
-		git -C "$src" -c user.name=drm-userptr -c user.email=drm-userptr@invalid \
-			am -q --keep-cr "$@" || {
+		mesa_git "$src" am -q --keep-cr "$@" || {
 			echo "mesa-build: the series does not apply to pristine $version" >&2
 			exit 1
 		}
@@ -196,37 +121,16 @@ build_variant() {
 	log "$name: built in $((t1 - t0)) s, meson test in $((t2 - t1)) s"
 }
 
-# Compile-only: the objects of the files the series touches, nothing else.
-check_series() {
-	local work=$cache/mesa/$version-work build=$cache/mesa/$version-work/check
-	local targets=() f
-	checkout "$work/src" "${patches[@]}"
-	if [ ! -f "$build/build.ninja" ]; then
-		meson setup "$build" "$work/src" "${options[@]}" >"$work/check-setup.log" 2>&1 ||
-			{ cat "$work/check-setup.log"; exit 1; }
-	fi
-	for f in $(git -C "$work/src" diff --name-only pristine -- '*.c'); do
-		mapfile -t -O "${#targets[@]}" targets < <(ninja -C "$build" -t targets all |
-			sed -n "s|^\([^:]*/$(basename "$f").o\): .*|\1|p")
-	done
-	log "compile-only: ${#targets[@]} objects from $(git -C "$work/src" diff --name-only pristine | wc -l) files"
-	ninja -C "$build" "${targets[@]}" >&2
-}
-
 mkdir -p "$cache/mesa"
-install_deps
+mesa_install_deps
 mapfile -t patches < <(ls "$top"/mesa-patches/*.patch)
 ((${#patches[@]})) || { echo "mesa-build: no mesa-patches/*.patch" >&2; exit 1; }
 
 # One builder at a time: both builds share one work tree.
 exec 9>"$cache/mesa/.lock"
 flock 9
-ensure_source "$cache/mesa/$version-work"
+mesa_ensure_source "$cache/mesa/$version-work"
 
-if [ "$mode" = --check ]; then
-	check_series
-	exit 0
-fi
 build_variant pristine
 echo "pristine=$variant_dir"
 build_variant series "${patches[@]}"
