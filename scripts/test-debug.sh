@@ -13,17 +13,17 @@
 #                                      the passes: checkers present, KUnit
 #        test-debug.sh guest-after     in the guest, after guest-run.sh's own
 #                                      dmesg check: kmemleak scan, peer run
-# env (host): VM_TIMEOUT (default 14400 s), IGT_TIMEOUT (per subtest, default
-#      1800 s), SUITES, PASSES (as for vm-run.sh; default "pinned unpinned"),
-#      DEBUG_KMEMLEAK=1 to boot with kmemleak on, HMM_PEER=0 to skip the
-#      peer run.
+# env (host): VM_TIMEOUT (one boot, default 14400 s), IGT_TIMEOUT (per
+#      subtest, default 1800 s), SUITES, PASSES (as for vm-run.sh; default
+#      "pinned unpinned"; one guest boot per pass), DEBUG_KMEMLEAK=1 to boot
+#      with kmemleak on, HMM_PEER=0 to skip the peer run.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 # ---------------------------------------------------------------------------
 # Guest side. Environment from the kernel command line (see guest-run.sh):
-# PROJECT, KV, KTREE, MODDIR, DEBUG_KERNEL, HMM_TESTS.
+# PROJECT, KV, KTREE, MODDIR, DEBUG_KERNEL, DEBUG_KUNIT, HMM_TESTS.
 R=/tmp/results
 
 check() { # name result reason
@@ -101,7 +101,8 @@ guest_before() {
 		check vm/debug-kernel fail "missing:$missing"
 	fi
 
-	guest_kunit
+	# KUnit once per run: in the first boot only.
+	[ "${DEBUG_KUNIT:-1}" = 1 ] && guest_kunit
 
 	# With kmemleak on (DEBUG_KMEMLEAK=1) only leaks that appear from here
 	# on count: report what boot left, then mark it as seen.
@@ -228,15 +229,42 @@ fi
 # DEBUG_KMEMLEAK=1 (best with SUITES=vblit_userptr_fault).
 append="DEBUG_KERNEL=1 acpi=noirq"
 [ "${DEBUG_KMEMLEAK:-0}" = 1 ] || append+=" kmemleak=off"
-[ "${HMM_PEER:-1}" = 1 ] && [ -x "$hmm" ] && append+=" HMM_TESTS=$hmm"
 append+=" IGT_TIMEOUT=${IGT_TIMEOUT:-1800}"
 
-rc=0
-# Both production backings; the benchmark comparators stay with make test.
-PASSES=${PASSES:-pinned unpinned} VM_TIMEOUT=${VM_TIMEOUT:-14400} VM_APPEND="$append ${VM_APPEND:-}" \
-	"$top/scripts/vm-run.sh" debug test || rc=1
-
+# One guest boot per pass: a pass that panics the guest or runs out of
+# time leaves the others' results, and each boot's time is its pass's.
+# KUnit runs in the first boot, the peer run in the last. The production
+# backings only; the benchmark comparators stay with make test.
+read -ra passes <<<"${PASSES:-pinned unpinned}"
 res="$top/build/results/debug"
+rm -rf "$res"
+rc=0
+results=()
+for i in "${!passes[@]}"; do
+	pass=${passes[$i]}
+	bappend="$append DEBUG_KUNIT=$((i == 0 ? 1 : 0))"
+	[ "${HMM_PEER:-1}" = 1 ] && [ -x "$hmm" ] && [ "$i" = $((${#passes[@]} - 1)) ] &&
+		bappend+=" HMM_TESTS=$hmm"
+	t0=$(date +%s)
+	PASSES=$pass VM_TIMEOUT=${VM_TIMEOUT:-14400} VM_APPEND="$bappend ${VM_APPEND:-}" \
+		"$top/scripts/vm-run.sh" debug test || rc=1
+	# vm-run.sh writes build/results/debug/: keep this boot's under <pass>/.
+	name=${pass%%:*}
+	mkdir -p "$res" "$res.$name"
+	cp "$top/build/vm/debug/serial-test.log" "$res.$name/serial-test.log" 2>/dev/null || true
+	find "$res" -maxdepth 1 -type f -exec mv -t "$res.$name" {} +
+	mkdir -p "$res"
+	mv "$res.$name" "$res/$name"
+	python3 - "$res/$name/results.json" "debug/$name" <<'PY' || rc=1
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["name"] = sys.argv[2]
+json.dump(doc, open(sys.argv[1], "w"), indent=1, sort_keys=True)
+PY
+	results+=("$res/$name/results.json")
+	log "pass $name: guest boot $(($(date +%s) - t0)) s"
+done
+
 # Lockdep, KASAN, KFENCE and the rest, in full: the one-line check names the
 # first hit only. A panic (KASAN, KFENCE under panic_on_warn) is in the
 # serial log vm-run.sh printed.
@@ -258,23 +286,25 @@ report_debug_splats() {
 	END { if (n) print "------------------------------------------------------------" }
 	' "$1"
 }
-if grep -q 'vm/dmesg-clean fail' "$res/checks.txt" 2>/dev/null; then
-	log "kernel reports in the guest log (full text):"
-	report_debug_splats "$res/dmesg.txt"
-	rc=1
-fi
-if grep -q 'vm/kmemleak fail' "$res/checks.txt" 2>/dev/null; then
-	log "kmemleak suspects through our paths:"
-	awk 'BEGIN { RS = "unreferenced object" } NR > 1 &&
-		/drm|vblit|userptr|dma_fence|dma_resv|sync_file|shmem|mmu_notifier|0xffffffffc/ {
-		print "unreferenced object" $0 }' "$res/kmemleak.txt" | head -n 200
-fi
-
-if [ -f "$res/hmm-tests.txt" ]; then
-	log "peer reference: the kernel's hmm-tests on test_hmm.ko (not pass/fail):"
-	grep -E '^# (PASSED|FAILED|Totals)|^# +(not )?ok |^peer:' "$res/hmm-tests.txt" | tail -n 4 | sed 's/^/  /'
-	grep -E '^# +not ok|^not ok' "$res/hmm-tests.txt" | sed 's/^/  /' | head -n 20
-fi
-log "total $(($(date +%s) - start)) s (kernel check, builds, guest)"
-python3 "$top/igt-tests/runner/summarize.py" --combine "$res/results.json" || rc=1
+for r in "${results[@]}"; do
+	d=$(dirname "$r")
+	if grep -q 'vm/dmesg-clean fail' "$d/checks.txt" 2>/dev/null; then
+		log "kernel reports in the guest log of pass $(basename "$d") (full text):"
+		report_debug_splats "$d/dmesg.txt"
+		rc=1
+	fi
+	if grep -q 'vm/kmemleak fail' "$d/checks.txt" 2>/dev/null; then
+		log "kmemleak suspects through our paths, pass $(basename "$d"):"
+		awk 'BEGIN { RS = "unreferenced object" } NR > 1 &&
+			/drm|vblit|userptr|dma_fence|dma_resv|sync_file|shmem|mmu_notifier|0xffffffffc/ {
+			print "unreferenced object" $0 }' "$d/kmemleak.txt" | head -n 200
+	fi
+	if [ -f "$d/hmm-tests.txt" ]; then
+		log "peer reference: the kernel's hmm-tests on test_hmm.ko (not pass/fail):"
+		grep -E '^# (PASSED|FAILED|Totals)|^# +(not )?ok |^peer:' "$d/hmm-tests.txt" | tail -n 4 | sed 's/^/  /'
+		grep -E '^# +not ok|^not ok' "$d/hmm-tests.txt" | sed 's/^/  /' | head -n 20
+	fi
+done
+log "total $(($(date +%s) - start)) s (kernel check, builds, guests)"
+python3 "$top/igt-tests/runner/summarize.py" --combine "${results[@]}" || rc=1
 exit $rc
