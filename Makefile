@@ -37,8 +37,11 @@ test: modules igt
 		scripts/vm-run.sh $$k test || rc=1; \
 	done; \
 	echo "[test] total $$(( $$(date +%s) - start )) s in the guests"; \
+	echo "[test] ==== mesa (compile-only; make test-mesa runs the tier) ===="; \
+	scripts/mesa-compile-check.sh || rc=1; \
 	python3 igt-tests/runner/summarize.py --combine \
-		$(foreach k,$(KERNELS),build/results/$(k)/results.json) || rc=1; \
+		$(foreach k,$(KERNELS),build/results/$(k)/results.json) \
+		build/results/mesa/results.json || rc=1; \
 	exit $$rc
 
 # The demo in both backings, then a short benchmark run (one round, one
