@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
@@ -875,6 +876,43 @@ int drm_userptr_pin_range(struct drm_userptr *up, unsigned long first,
 	return 0;
 }
 
+/*
+ * The device writes through kernel mappings, which set no dirty bit in any
+ * PTE, and hmm_range_fault() faults nothing in for a present, writable but
+ * clean PTE. Mark the pages dirty when they are handed to the device, as
+ * FOLL_TOUCH does for GUP; otherwise reclaim would discard a lazily-freed
+ * anonymous page or drop a clean page cache page the device wrote.
+ *
+ * Called with mmap_read_lock() held, before the sequence is checked. Every
+ * path that cleans a page (writeback's folio_mkclean(), MADV_FREE, swap-out)
+ * invalidates first, so a page cleaned after this point makes the next use
+ * acquire, and dirty, it again. The PFNs carry no reference: one is taken
+ * speculatively, a page already gone is skipped (its invalidation will fail
+ * the sequence check).
+ */
+static void drm_userptr_dirty_range(const unsigned long *pfns,
+				    unsigned long count)
+{
+	struct folio *folio;
+	struct page *page;
+	unsigned long i;
+
+	for (i = 0; i < count; i++) {
+		page = hmm_pfn_to_page(pfns[i]);
+		folio = page_folio(page);
+		if (folio_test_dirty(folio) || !folio_try_get(folio))
+			continue;
+		if (unlikely(page_folio(page) != folio)) {
+			folio_put(folio);
+			continue;
+		}
+		folio_lock(folio);
+		folio_mark_dirty(folio);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+}
+
 /**
  * drm_userptr_fault_range() - fault pages [first, first + count) with HMM
  * @up: the object
@@ -919,6 +957,8 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 	ret = mmap_read_lock_killable(mm);
 	if (!ret) {
 		ret = hmm_range_fault(&range);
+		if (!ret && drm_userptr_writable(up))
+			drm_userptr_dirty_range(pfns, count);
 		mmap_read_unlock(mm);
 	}
 	mmput(mm);
