@@ -245,9 +245,15 @@ static int __init vblit_init(void)
 	if (ret)
 		return ret;
 
+	ret = vblit_gem_init();
+	if (ret)
+		return ret;
+
 	pdev = platform_device_register_simple(DRIVER_NAME, -1, NULL, 0);
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
+	if (IS_ERR(pdev)) {
+		ret = PTR_ERR(pdev);
+		goto out_gem;
+	}
 
 	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
 		ret = -ENOMEM;
@@ -294,6 +300,8 @@ out_devres:
 	devres_release_group(&pdev->dev, NULL);
 out_unregister:
 	platform_device_unregister(pdev);
+out_gem:
+	vblit_gem_fini();
 	return ret;
 }
 
@@ -312,6 +320,7 @@ static void __exit vblit_exit(void)
 	drm_userptr_device_fini(&vdev->udev);
 	devres_release_group(&pdev->dev, NULL);
 	platform_device_unregister(pdev);
+	vblit_gem_fini();
 }
 
 module_init(vblit_init);

@@ -224,6 +224,8 @@ to_vblit_userptr(struct drm_gem_object *obj)
 }
 
 /* vblit_gem.c */
+int vblit_gem_init(void);
+void vblit_gem_fini(void);
 struct drm_gem_object *vblit_gem_create_object(struct drm_device *drm,
 					       size_t size);
 bool vblit_gem_is_userptr(const struct drm_gem_object *obj);

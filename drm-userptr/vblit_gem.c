@@ -72,6 +72,31 @@ static const struct drm_gem_object_funcs vblit_shmem_funcs = {
 	.vm_ops = &drm_gem_shmem_vm_ops,
 };
 
+/*
+ * Userptr objects come from their own cache: the object is a little over
+ * 512 bytes, which kmalloc() would round up to 1 KiB.
+ */
+static struct kmem_cache *vblit_userptr_slab;
+
+/**
+ * vblit_gem_init() - create the userptr object cache
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vblit_gem_init(void)
+{
+	vblit_userptr_slab = KMEM_CACHE(vblit_userptr_object, 0);
+	return vblit_userptr_slab ? 0 : -ENOMEM;
+}
+
+/**
+ * vblit_gem_fini() - destroy the userptr object cache; every object is gone
+ */
+void vblit_gem_fini(void)
+{
+	kmem_cache_destroy(vblit_userptr_slab);
+}
+
 static void vblit_userptr_free(struct drm_gem_object *obj)
 {
 	struct vblit_device *vdev = to_vblit_device(obj->dev);
@@ -79,7 +104,7 @@ static void vblit_userptr_free(struct drm_gem_object *obj)
 
 	drm_userptr_fini(&uobj->up);
 	drm_gem_object_release(obj);
-	kfree(uobj);
+	kmem_cache_free(vblit_userptr_slab, uobj);
 	vblit_gem_count(vdev, &vdev->userptr_objects, -1);
 }
 
@@ -264,7 +289,7 @@ int vblit_gem_userptr_ioctl(struct drm_device *drm, void *data,
 	struct vblit_userptr_object *uobj;
 	int err;
 
-	uobj = kzalloc(sizeof(*uobj), GFP_KERNEL);
+	uobj = kmem_cache_zalloc(vblit_userptr_slab, GFP_KERNEL);
 	if (!uobj)
 		return -ENOMEM;
 
@@ -291,7 +316,7 @@ int vblit_gem_userptr_ioctl(struct drm_device *drm, void *data,
 
 err_release:
 	drm_gem_object_release(&uobj->base);
-	kfree(uobj);
+	kmem_cache_free(vblit_userptr_slab, uobj);
 	return err;
 }
 
