@@ -5,7 +5,8 @@
 # MODDIR, PASSES (e.g. "pinned unpinned"), SUITES (binaries, or "all"),
 # MODE (test|demo|bench|mesa); for bench BENCH_REPS, BENCH_SCALE, BENCH_ONLY;
 # for mesa MESA_TIER_ENV (see mesa-tests/guest.sh);
-# IGT_TIMEOUT (seconds per subtest); DEBUG_KERNEL=1 (scripts/test-debug.sh).
+# IGT_TIMEOUT (seconds per subtest); IGT_FILTER (regular expression on
+# binary@subtest: run only those); DEBUG_KERNEL=1 (scripts/test-debug.sh).
 #
 # Writes into /tmp/results (a writable 9p share): <pass>.json from the IGT
 # runner, checks.txt ("name pass|fail reason" lines), dmesg.txt, done.

@@ -206,8 +206,12 @@ def main():
     ap.add_argument("--pass", dest="pass_name", required=True)
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--stats", default="/sys/kernel/debug/vblit/stats")
+    ap.add_argument("--filter", default=os.environ.get("IGT_FILTER", ""),
+                    help="run only the subtests whose binary@subtest matches "
+                         "this regular expression (default: $IGT_FILTER)")
     ap.add_argument("binaries", nargs="*")
     args = ap.parse_args()
+    wanted = re.compile(args.filter) if args.filter else None
 
     doc = {"name": args.pass_name, "results_version": 10, "tests": {}}
     tests = doc["tests"]
@@ -237,6 +241,8 @@ def main():
             continue
 
         for subtest in subtests:
+            if wanted and not wanted.search("%s@%s" % (base, subtest)):
+                continue
             name = "%s/%s@%s" % (args.pass_name, base, subtest)
             before = read_stats(args.stats)
             kmsg.mark()
