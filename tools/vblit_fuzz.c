@@ -251,17 +251,28 @@ static int xioctl(unsigned long req, void *arg)
 static const char *errname(int err)
 {
 	switch (err) {
-	case 0: return "0";
-	case -EINVAL: return "-EINVAL";
-	case -ENOENT: return "-ENOENT";
-	case -EFAULT: return "-EFAULT";
-	case -EACCES: return "-EACCES";
-	case -EBUSY: return "-EBUSY";
-	case -E2BIG: return "-E2BIG";
-	case -ENODEV: return "-ENODEV";
-	case -ETIME: return "-ETIME";
-	case -ENOMEM: return "-ENOMEM";
-	default: return "other";
+	case 0:
+		return "0";
+	case -EINVAL:
+		return "-EINVAL";
+	case -ENOENT:
+		return "-ENOENT";
+	case -EFAULT:
+		return "-EFAULT";
+	case -EACCES:
+		return "-EACCES";
+	case -EBUSY:
+		return "-EBUSY";
+	case -E2BIG:
+		return "-E2BIG";
+	case -ENODEV:
+		return "-ENODEV";
+	case -ETIME:
+		return "-ETIME";
+	case -ENOMEM:
+		return "-ENOMEM";
+	default:
+		return "other";
 	}
 }
 
@@ -911,12 +922,25 @@ static void step_invalid(struct region *r, uint64_t *rng)
 	job_build(r, rng, &e, &dst, &src);
 	memset(&u, 0, sizeof(u));
 	switch (which) {
-	case 0: e.pad = 1 + below(rng, 1000); break;
-	case 1: e.flags |= 1u << (2 + below(rng, 30)); break;
-	case 2: e.length = 0; break;
-	case 3: e.hold_ms = 1 + below(rng, 100); break;
-	case 4: e.flags |= VBLIT_EXEC_HOLD; e.hold_ms = dev.max_hold_ms + 1 + below(rng, 1000); break;
-	case 5: e.op = 3 + below(rng, 1000); break;
+	case 0:
+		e.pad = 1 + below(rng, 1000);
+		break;
+	case 1:
+		e.flags |= 1u << (2 + below(rng, 30));
+		break;
+	case 2:
+		e.length = 0;
+		break;
+	case 3:
+		e.hold_ms = 1 + below(rng, 100);
+		break;
+	case 4:
+		e.flags |= VBLIT_EXEC_HOLD;
+		e.hold_ms = dev.max_hold_ms + 1 + below(rng, 1000);
+		break;
+	case 5:
+		e.op = 3 + below(rng, 1000);
+		break;
 	case 6:
 		if (e.op == VBLIT_OP_FILL)
 			e.src_handle = r->bo[0].handle;
@@ -929,7 +953,10 @@ static void step_invalid(struct region *r, uint64_t *rng)
 		else
 			e.value = 1;
 		break;
-	case 8: e.dst_handle = bad_handle; expect = -ENOENT; break;
+	case 8:
+		e.dst_handle = bad_handle;
+		expect = -ENOENT;
+		break;
 	case 9:
 		if (e.op == VBLIT_OP_FILL)
 			e.src_offset = 1 + below(rng, 1000);
@@ -938,13 +965,17 @@ static void step_invalid(struct region *r, uint64_t *rng)
 			expect = -ENOENT;
 		}
 		break;
-	case 10: e.dst_offset = dst.size + below(rng, 4096); break;
+	case 10:
+		e.dst_offset = dst.size + below(rng, 4096);
+		break;
 	case 11:
 		e.length = (e.op == VBLIT_OP_CHECKSUM || e.op == VBLIT_OP_COPY ? src.size : dst.size) + 1 + below(rng, 4096);
 		if (e.op == VBLIT_OP_COPY && e.length <= dst.size)
 			e.length = dst.size + 1;
 		break;
-	case 12: e.dst_offset = ~0ull - below(rng, 4096); break;
+	case 12:
+		e.dst_offset = ~0ull - below(rng, 4096);
+		break;
 	case 13: /* overlapping copy within one bo */
 		e.op = VBLIT_OP_COPY;
 		e.value = 0;
@@ -953,13 +984,42 @@ static void step_invalid(struct region *r, uint64_t *rng)
 		e.dst_offset = below(rng, r->bo[0].size - e.length + 1);
 		e.src_offset = e.dst_offset;
 		break;
-	case 14: req = DRM_IOCTL_VBLIT_GETPARAM; arg = &u.gp; u.gp.param = 10 + below(rng, 1000); break;
-	case 15: req = DRM_IOCTL_VBLIT_GETPARAM; arg = &u.gp; u.gp.pad = 1; break;
-	case 16: req = DRM_IOCTL_VBLIT_GEM_CREATE; arg = &u.gc; u.gc.size = 0; break;
-	case 17: req = DRM_IOCTL_VBLIT_GEM_CREATE; arg = &u.gc; u.gc.size = PAGE; u.gc.flags = 1u << below(rng, 32); break;
-	case 18: req = DRM_IOCTL_VBLIT_GEM_CREATE; arg = &u.gc; u.gc.size = dev.max_gem + PAGE; expect = -E2BIG; break;
-	case 19: req = DRM_IOCTL_VBLIT_GEM_MMAP_OFFSET; arg = &u.mo; u.mo.handle = bad_handle; expect = -ENOENT; break;
-	case 20: req = DRM_IOCTL_VBLIT_GEM_MMAP_OFFSET; arg = &u.mo;
+	case 14:
+		req = DRM_IOCTL_VBLIT_GETPARAM;
+		arg = &u.gp;
+		u.gp.param = 10 + below(rng, 1000);
+		break;
+	case 15:
+		req = DRM_IOCTL_VBLIT_GETPARAM;
+		arg = &u.gp;
+		u.gp.pad = 1;
+		break;
+	case 16:
+		req = DRM_IOCTL_VBLIT_GEM_CREATE;
+		arg = &u.gc;
+		u.gc.size = 0;
+		break;
+	case 17:
+		req = DRM_IOCTL_VBLIT_GEM_CREATE;
+		arg = &u.gc;
+		u.gc.size = PAGE;
+		u.gc.flags = 1u << below(rng, 32);
+		break;
+	case 18:
+		req = DRM_IOCTL_VBLIT_GEM_CREATE;
+		arg = &u.gc;
+		u.gc.size = dev.max_gem + PAGE;
+		expect = -E2BIG;
+		break;
+	case 19:
+		req = DRM_IOCTL_VBLIT_GEM_MMAP_OFFSET;
+		arg = &u.mo;
+		u.mo.handle = bad_handle;
+		expect = -ENOENT;
+		break;
+	case 20:
+		req = DRM_IOCTL_VBLIT_GEM_MMAP_OFFSET;
+		arg = &u.mo;
 		u.mo.handle = r->bo[0].handle; u.mo.flags = 1; break;
 	case 21: {
 		unsigned int live = MAXOBJ;
@@ -1011,9 +1071,20 @@ static void step_invalid(struct region *r, uint64_t *rng)
 		}
 		break;
 	}
-	case 23: req = DRM_IOCTL_VBLIT_GEM_WAIT; arg = &u.gw; u.gw.handle = bad_handle; expect = -ENOENT; break;
-	case 24: req = DRM_IOCTL_VBLIT_GEM_WAIT; arg = &u.gw; u.gw.handle = r->bo[0].handle;
-		if (below(rng, 2)) u.gw.flags = 1; else u.gw.pad = 1;
+	case 23:
+		req = DRM_IOCTL_VBLIT_GEM_WAIT;
+		arg = &u.gw;
+		u.gw.handle = bad_handle;
+		expect = -ENOENT;
+		break;
+	case 24:
+		req = DRM_IOCTL_VBLIT_GEM_WAIT;
+		arg = &u.gw;
+		u.gw.handle = r->bo[0].handle;
+		if (below(rng, 2))
+			u.gw.flags = 1;
+		else
+			u.gw.pad = 1;
 		break;
 	case 25:
 		if (below(rng, 2)) {
@@ -1388,6 +1459,8 @@ static void step_fork(struct region *r, uint64_t *rng)
 
 	region_quiesce(r);
 	region_settle(r, 0, r->npages);
+	/* A wrong page is the parent's (reported in full) before it is the child's. */
+	region_verify(r, 0, r->npages, "parent before fork");
 	logf_("r%u fork (child %s)", r->id, exit_busy ? "exits busy" : "exits idle");
 	pid = fork();
 	check(pid >= 0, "fork: %s", strerror(errno));
@@ -1603,13 +1676,27 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "s:n:t:p:T:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': opt.seed = strtoull(optarg, NULL, 0); seeded = true; break;
-		case 'n': opt.steps = strtoull(optarg, NULL, 0); break;
-		case 't': opt.seconds = strtod(optarg, NULL); break;
-		case 'p': opt.procs = strtoul(optarg, NULL, 0); break;
-		case 'T': opt.threads = strtoul(optarg, NULL, 0); break;
-		case 'v': opt.verbose = true; break;
-		default: usage(argv[0]);
+		case 's':
+			opt.seed = strtoull(optarg, NULL, 0);
+			seeded = true;
+			break;
+		case 'n':
+			opt.steps = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			opt.seconds = strtod(optarg, NULL);
+			break;
+		case 'p':
+			opt.procs = strtoul(optarg, NULL, 0);
+			break;
+		case 'T':
+			opt.threads = strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			opt.verbose = true;
+			break;
+		default:
+			usage(argv[0]);
 		}
 	}
 	if (optind != argc || !opt.procs || !opt.threads || opt.procs > 64 || opt.threads > 64)
