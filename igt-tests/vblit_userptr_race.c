@@ -336,7 +336,7 @@ static bool allowed_race_error(int err)
 	return err == -EFAULT || err == -EBUSY;
 }
 
-static void deadline_in(struct timespec *start)
+static void timer_start(struct timespec *start)
 {
 	clock_gettime(CLOCK_MONOTONIC, start);
 }
@@ -485,7 +485,7 @@ static void test_invalidate_race(void)
 		igt_assert_eq(pthread_create(&mt[m], NULL, ir_mutator_thread, &mutators[m]), 0);
 	}
 
-	deadline_in(&start);
+	timer_start(&start);
 	while (vblit_elapsed_ms(&start) < IR_MS && !atomic_load(&race_failed))
 		usleep(50 * 1000);
 	atomic_store(&st->stop, true);
@@ -719,7 +719,7 @@ static void test_stress_mm(void)
 		mutators[m] = (struct sm_mutator){ .st = st, .seed = 0x4004 + m, .unrelated = m };
 		igt_assert_eq(pthread_create(&mt[m], NULL, sm_mutator_thread, &mutators[m]), 0);
 	}
-	deadline_in(&start);
+	timer_start(&start);
 	while (vblit_elapsed_ms(&start) < SM_MS && !atomic_load(&race_failed))
 		usleep(50 * 1000);
 	atomic_store(&st->stop, true);
@@ -819,13 +819,13 @@ static void test_retry_bounded(void)
 	ebusy = vblit_stat_require("ebusy");
 
 	igt_assert_eq(pthread_create(&thread, NULL, toggler_thread, &t), 0);
-	deadline_in(&start);
+	timer_start(&start);
 	for (uint32_t i = 1; vblit_elapsed_ms(&start) < 3000; i++) {
 		struct timespec sub;
 		double ms;
 		int err;
 
-		deadline_in(&sub);
+		timer_start(&sub);
 		if (i % 2)
 			err = __vblit_fill(fd, handle, 0, size, i);
 		else
@@ -981,7 +981,7 @@ static void test_remove_vs_invalidate(void)
 	churn.s = &s;
 	bo = vblit_bo_create(fd, 8 * PAGE);
 	igt_assert_eq(pthread_create(&thread, NULL, rvi_churn_thread, &churn), 0);
-	deadline_in(&start);
+	timer_start(&start);
 	while (vblit_elapsed_ms(&start) < 2000) {
 		uint32_t handle = vblit_gem_userptr(fd, s.addr, 8 * PAGE, 0);
 
@@ -1025,7 +1025,7 @@ static void self_invalidation_fork(void)
 	struct timespec start;
 
 	madvise(ptr, size, MADV_NOHUGEPAGE);
-	deadline_in(&start);
+	timer_start(&start);
 	for (uint32_t round = 0; round < 8; round++) {
 		int go[2];
 
@@ -1082,7 +1082,7 @@ static void ksm_wait_merged(uint8_t *ptr, size_t size, uint8_t byte)
 
 	memset(ptr, byte, size);
 	igt_assert_eq(madvise(ptr, size, MADV_MERGEABLE), 0);
-	deadline_in(&start);
+	timer_start(&start);
 	while (!vblit_ksm_merged(ptr, size)) {
 		igt_assert_f(vblit_elapsed_ms(&start) < 10000,
 			     "ksmd did not merge %zu identical pages within 10 s\n",
@@ -1111,11 +1111,19 @@ static void self_invalidation_ksm(void)
 		      "PFNs not readable in /proc/self/pagemap (needs CAP_SYS_ADMIN)\n");
 	handle = vblit_gem_userptr(fd, ptr, size, 0);
 
+	/*
+	 * ksmd is paused (run=0 keeps merged pages merged) before each write:
+	 * flat out, it could merge the unshared pages again faster than the
+	 * acquisition unshares them, a race no driver can win.
+	 */
 	ksm_wait_merged(ptr, size, 0x77);
+	vblit_ksm_pause(true);
 	vblit_device_write_pattern(fd, handle, size, 0x6200);
 	vblit_pattern_check(ptr, size, 0x6200, "after a device write over merged pages");
 
+	vblit_ksm_pause(false);
 	ksm_wait_merged(ptr, size, 0x78);
+	vblit_ksm_pause(true);
 	igt_assert_eq(pthread_create(&thread, NULL, unmerger_thread, &u), 0);
 	atomic_store(&u.go, true);
 	vblit_device_write_pattern(fd, handle, size, 0x6201);
@@ -1188,7 +1196,7 @@ struct fs_state {
  * through the child's own object, on its own file; then exit, sometimes
  * with the object open and a job held on it.
  */
-static int __attribute__((noreturn)) fs_child(struct fs_state *st, uint32_t low,
+static __noreturn void fs_child(struct fs_state *st, uint32_t low,
 					      uint32_t high, bool exit_busy)
 {
 	uint32_t first = 0, handle, bo;
@@ -1289,7 +1297,7 @@ static void test_fork_storm(void)
 	st.handle = vblit_gem_userptr(fd, st.ptr, FS_PAGES * PAGE, 0);
 
 	igt_assert_eq(pthread_create(&thread, NULL, fs_forker_thread, &st), 0);
-	deadline_in(&start);
+	timer_start(&start);
 	for (uint32_t ver = 2; vblit_elapsed_ms(&start) < FS_MS; ver++) {
 		int err;
 

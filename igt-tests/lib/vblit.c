@@ -1205,6 +1205,16 @@ void vblit_ksm_stop(void)
 	}
 }
 
+/**
+ * vblit_ksm_pause - stop (@paused) or resume ksmd's scans
+ *
+ * Pages already merged stay merged while ksmd is stopped (run=0).
+ */
+void vblit_ksm_pause(bool paused)
+{
+	igt_assert_eq(vblit_file_write(VBLIT_KSM_DIR "run", paused ? "0" : "1"), 0);
+}
+
 /** vblit_ksm_merged - whether every page of the range is a KSM page */
 bool vblit_ksm_merged(const void *ptr, size_t size)
 {

@@ -188,6 +188,7 @@ uint64_t vblit_kpageflags(const void *addr);
 /* KSM: ksmd flat out (knobs restored by vblit_ksm_stop() or at exit). */
 void vblit_ksm_start(void);
 void vblit_ksm_stop(void);
+void vblit_ksm_pause(bool paused);
 bool vblit_ksm_merged(const void *ptr, size_t size);
 
 #endif /* VBLIT_H */
