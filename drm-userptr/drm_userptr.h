@@ -82,6 +82,8 @@ enum drm_userptr_backing {
  * @DRM_USERPTR_STAT_NONBLOCK_REFUSED: non-blockable invalidations refused.
  * @DRM_USERPTR_STAT_INV_MISSED: invalidations a notifier received that
  *	touched no object (only the shared topologies can get those).
+ * @DRM_USERPTR_STAT_KEPT_CHUNKS: chunks an acquisition round that collided
+ *	still published, because no invalidation touched them.
  * @DRM_USERPTR_STAT_COUNT: number of counters.
  */
 enum drm_userptr_stat {
@@ -105,6 +107,7 @@ enum drm_userptr_stat {
 	DRM_USERPTR_STAT_NONBLOCK_OK,
 	DRM_USERPTR_STAT_NONBLOCK_REFUSED,
 	DRM_USERPTR_STAT_INV_MISSED,
+	DRM_USERPTR_STAT_KEPT_CHUNKS,
 	DRM_USERPTR_STAT_COUNT,
 };
 
@@ -165,6 +168,10 @@ struct drm_userptr {
 	/** @flags: DRM_USERPTR_READ_ONLY or 0. */
 	u32 flags;
 	/**
+	 * @hit_owner: an acquisition round owns @hit. Notifier lock held.
+	 */
+	bool hit_owner;
+	/**
 	 * @seq: notifier sequence the published pages were acquired under
 	 * (per-object backings). Write and read: notifier lock held.
 	 */
@@ -188,6 +195,12 @@ struct drm_userptr {
 	 * are dropped once the device is idle. Notifier lock held.
 	 */
 	unsigned long *unpin;
+	/**
+	 * @hit: bitmap of chunks an invalidation touched since the round
+	 * that owns it (see @hit_owner) began; shares @stale's allocation.
+	 * Notifier lock held.
+	 */
+	unsigned long *hit;
 	/** @link: in &drm_userptr_device.objects, under its objects_lock. */
 	struct list_head link;
 	/** @lmm: legacy comparator: the mm's shared notifier state. */

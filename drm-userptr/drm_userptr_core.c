@@ -109,6 +109,9 @@
  *   around mmu_interval_read_retry() and whatever they publish on success:
  *   &drm_userptr.pages and &drm_userptr.seq, or a job's fence in the
  *   object's reservation.
+ * - Guards the per-chunk state the two sides share: the &drm_userptr.stale,
+ *   &drm_userptr.unpin and &drm_userptr.hit bitmaps and
+ *   &drm_userptr.hit_owner. Every helper that touches them asserts it.
  * - Nests inside the reservation locks (dma_resv) and inside mmap_lock; the
  *   callback runs with mmap_lock held (munmap) and from direct reclaim.
  *   Therefore nothing under the notifier lock may allocate with
@@ -179,6 +182,21 @@
  * (the callback sees it and waits for it). The callback reads the fences
  * after its unlock, and the mutex orders that read after the publication.
  *
+ * A collision does not throw the whole round away. Each round owns the
+ * object's &drm_userptr.hit bitmap, cleared before read_begin, in which
+ * every callback records the chunks it covers; at the check, the chunks of
+ * the round that no callback touched are published (their pages are as
+ * valid as after a clean round: any invalidation of them since the round
+ * began would have left its mark) and only the touched ones are acquired
+ * again. The sequence is committed by a clean round only, so the object is
+ * current only once one round saw no collision at all. A large object
+ * under a steady stream of invalidations (NUMA balancing scans it in
+ * 2 MiB steps; a THP split or a migration its own acquisition caused)
+ * therefore makes progress, where retrying the whole range could collide
+ * every time until the bound. Acquisitions run in batches of at most
+ * 2 MiB, so an hmm_range_fault() that sees the sequence move loses one
+ * batch at most.
+ *
  * Retries are bounded: userspace (libdrm's drmIoctl(), Mesa's intel_ioctl())
  * repeats EAGAIN forever, so the kernel never returns it. A reader that
  * keeps colliding for longer than &drm_userptr_device.retry_timeout_ms
@@ -218,6 +236,7 @@ static const char *const drm_userptr_stat_names[DRM_USERPTR_STAT_COUNT] = {
 	[DRM_USERPTR_STAT_NONBLOCK_OK] = "nonblock_ok",
 	[DRM_USERPTR_STAT_NONBLOCK_REFUSED] = "nonblock_refused",
 	[DRM_USERPTR_STAT_INV_MISSED] = "inv_missed",
+	[DRM_USERPTR_STAT_KEPT_CHUNKS] = "kept_chunks",
 };
 
 static const struct drm_userptr_topology drm_userptr_object_topology;
@@ -405,6 +424,9 @@ static unsigned long drm_userptr_chunk_first(unsigned long c)
 	return c * DRM_USERPTR_CHUNK_PAGES;
 }
 
+/* Chunks acquired in one call at most: 2 MiB with 4 KiB pages. */
+#define DRM_USERPTR_BATCH_CHUNKS	(512 / DRM_USERPTR_CHUNK_PAGES)
+
 static unsigned long drm_userptr_chunk_pages(const struct drm_userptr *up,
 					     unsigned long c)
 {
@@ -445,7 +467,9 @@ static void drm_userptr_unpin(struct drm_userptr *up, struct page **pages,
  * @end: end of the range (exclusive)
  *
  * Notifier lock held. Chunks that held pins are queued in &drm_userptr.unpin
- * for __drm_userptr_drop_pending(), called once the device is idle.
+ * for __drm_userptr_drop_pending(), called once the device is idle. Every
+ * covered chunk, stale already or not, is recorded in &drm_userptr.hit for
+ * the acquisition that may be running.
  *
  * Return: the number of chunks that were current and are now stale.
  */
@@ -461,6 +485,7 @@ unsigned long __drm_userptr_mark_stale(struct drm_userptr *up,
 		return 0;
 	first = ((start - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
 	last = ((end - 1 - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
+	bitmap_set(up->hit, first, last - first + 1);
 	for (c = first; c <= last; c++) {
 		if (test_and_set_bit(c, up->stale))
 			continue;
@@ -727,7 +752,7 @@ EXPORT_SYMBOL_GPL(drm_userptr_check_args);
 
 static void drm_userptr_free_state(struct drm_userptr *up)
 {
-	bitmap_free(up->unpin);
+	/* One allocation holds the three bitmaps. */
 	bitmap_free(up->stale);
 	kvfree(up->pages);
 	up->pages = NULL;
@@ -759,6 +784,7 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 		     u32 flags)
 {
 	struct mm_struct *mm = current->mm;
+	unsigned long longs;
 	int err;
 
 	err = drm_userptr_check_args(user_ptr, user_size, flags);
@@ -784,12 +810,14 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 	/* Matches no notifier sequence: forces the first acquisition. */
 	up->seq = ULONG_MAX;
 
-	up->stale = bitmap_alloc(up->nchunks, GFP_KERNEL);
-	up->unpin = bitmap_zalloc(up->nchunks, GFP_KERNEL);
-	if (!up->stale || !up->unpin) {
+	longs = BITS_TO_LONGS(up->nchunks);
+	up->stale = bitmap_zalloc(3 * longs * BITS_PER_LONG, GFP_KERNEL);
+	if (!up->stale) {
 		err = -ENOMEM;
 		goto err_free;
 	}
+	up->unpin = up->stale + longs;
+	up->hit = up->unpin + longs;
 	bitmap_fill(up->stale, up->nchunks);
 
 	err = drm_userptr_topology(udev)->init(up);
@@ -982,10 +1010,13 @@ static void drm_userptr_release(struct drm_userptr *up, struct page **pages,
 
 /*
  * Acquire every chunk set in @snap, packed into @pages in chunk order.
- * Runs of consecutive chunks go to the topology in one call.
+ * Runs of consecutive chunks go to the topology in one call. On -EBUSY
+ * (hmm_range_fault() saw the sequence move) what was acquired is kept and
+ * the chunks not reached are cleared from @snap; on any other error
+ * nothing is kept.
  */
 static int drm_userptr_acquire_stale(struct drm_userptr *up, void *cookie,
-				     const unsigned long *snap,
+				     unsigned long *snap,
 				     struct page **pages,
 				     unsigned long *acquired)
 {
@@ -994,10 +1025,18 @@ static int drm_userptr_acquire_stale(struct drm_userptr *up, void *cookie,
 	int err;
 
 	*acquired = 0;
-	for_each_set_bitrange(rs, re, snap, up->nchunks) {
+	for (rs = find_first_bit(snap, up->nchunks); rs < up->nchunks;
+	     rs = find_next_bit(snap, up->nchunks, re)) {
+		/* Bounded batches: a collision costs at most one of them. */
+		re = min(find_next_zero_bit(snap, up->nchunks, rs + 1),
+			 rs + DRM_USERPTR_BATCH_CHUNKS);
 		first = drm_userptr_chunk_first(rs);
 		count = min(drm_userptr_chunk_first(re), up->npages) - first;
 		err = topo->acquire(up, cookie, first, count, pages + *acquired);
+		if (err == -EBUSY) {
+			bitmap_clear(snap, rs, up->nchunks - rs);
+			return err;
+		}
 		if (err) {
 			drm_userptr_release(up, pages, *acquired);
 			*acquired = 0;
@@ -1023,6 +1062,50 @@ static void __drm_userptr_publish(struct drm_userptr *up,
 		off += n;
 	}
 	bitmap_andnot(up->stale, up->stale, snap, up->nchunks);
+}
+
+/*
+ * A round collided: publish the chunks of @snap no invalidation touched
+ * since the round began (they are as valid as after a clean round), and
+ * move the pages of the others to the front of @pages for release;
+ * @count becomes their number. Only the round owning &drm_userptr.hit may
+ * call this. The object stays not current: its sequence is left as it was,
+ * the touched chunks stay stale, and the next round takes them.
+ *
+ * Return: the number of chunks published.
+ */
+static unsigned long __drm_userptr_publish_unhit(struct drm_userptr *up,
+						 const unsigned long *snap,
+						 struct page **pages,
+						 unsigned long *count)
+{
+	unsigned long c, n, off = 0, left = 0, kept = 0;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	lockdep_assert(up->hit_owner);
+	for_each_set_bit(c, snap, up->nchunks) {
+		n = drm_userptr_chunk_pages(up, c);
+		if (test_bit(c, up->hit)) {
+			memmove(pages + left, pages + off, n * sizeof(*pages));
+			left += n;
+		} else {
+			memcpy(up->pages + drm_userptr_chunk_first(c),
+			       pages + off, n * sizeof(*pages));
+			__clear_bit(c, up->stale);
+			kept++;
+		}
+		off += n;
+	}
+	*count = left;
+	return kept;
+}
+
+/* End of an acquisition round: give &drm_userptr.hit back if it owned it. */
+static void drm_userptr_round_done(struct drm_userptr *up, bool owner)
+{
+	lockdep_assert_held(&up->udev->notifier_lock);
+	if (owner)
+		up->hit_owner = false;
 }
 
 static unsigned long drm_userptr_snap_pages(const struct drm_userptr *up,
@@ -1065,9 +1148,10 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 	const struct drm_userptr_topology *topo = drm_userptr_topology(udev);
 	struct page **pages = NULL, **array = NULL;
 	unsigned long *snap = NULL;
-	unsigned long count, acquired = 0, cap = 0;
+	unsigned long count, kept, acquired = 0, cap = 0;
 	unsigned int retries = 0;
 	void *cookie = NULL;
+	bool owner;
 	int err;
 
 	might_sleep();
@@ -1111,9 +1195,22 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 			break;
 		}
 
+		/*
+		 * Own @hit from here, before read_begin: an invalidation that
+		 * marked chunks earlier has finished by the time read_begin
+		 * returns, any later one is recorded.
+		 */
+		mutex_lock(&udev->notifier_lock);
+		owner = !up->hit_owner;
+		if (owner) {
+			up->hit_owner = true;
+			bitmap_zero(up->hit, up->nchunks);
+		}
+		mutex_unlock(&udev->notifier_lock);
+
 		err = topo->read_begin(up, &cookie);
 		if (err)
-			break;
+			goto out_round;
 		mutex_lock(&udev->notifier_lock);
 		bitmap_copy(snap, up->stale, up->nchunks);
 		mutex_unlock(&udev->notifier_lock);
@@ -1126,38 +1223,43 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 			if (!pages) {
 				topo->read_end(up, cookie);
 				err = -ENOMEM;
-				break;
+				goto out_round;
 			}
 		}
+		/* -EBUSY: hmm_range_fault() saw the sequence move. */
 		err = drm_userptr_acquire_stale(up, cookie, snap, pages,
 						&acquired);
-		if (err == -EBUSY) {
-			/* hmm_range_fault() saw the sequence move. */
-			topo->read_end(up, cookie);
-			goto retry;
-		}
-		if (err) {
+		if (err && err != -EBUSY) {
 			topo->read_end(up, cookie);
 			/* Write access to a read-only mapping. */
 			if (err == -EPERM)
 				err = -EFAULT;
-			break;
+			goto out_round;
 		}
 
 		mutex_lock(&udev->notifier_lock);
 		if (__drm_userptr_is_current(up)) {
 			/* A concurrent validation published first. */
+			drm_userptr_round_done(up, owner);
 			mutex_unlock(&udev->notifier_lock);
 			topo->read_end(up, cookie);
 			drm_userptr_release(up, pages, acquired);
 			err = 0;
 			break;
 		}
-		if (topo->read_retry(up, cookie) ||
+		if (err || topo->read_retry(up, cookie) ||
 		    !bitmap_equal(snap, up->stale, up->nchunks)) {
+			kept = 0;
+			if (owner)
+				kept = __drm_userptr_publish_unhit(up, snap, pages,
+								   &acquired);
+			drm_userptr_round_done(up, owner);
 			mutex_unlock(&udev->notifier_lock);
 			topo->read_end(up, cookie);
+			/* What is left at the front of @pages was not kept. */
 			drm_userptr_release(up, pages, acquired);
+			drm_userptr_stat_add(udev, DRM_USERPTR_STAT_KEPT_CHUNKS,
+					     kept);
 			goto retry;
 		}
 		/*
@@ -1167,6 +1269,7 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 		 */
 		__drm_userptr_publish(up, snap, pages);
 		topo->commit(up, cookie);
+		drm_userptr_round_done(up, owner);
 		mutex_unlock(&udev->notifier_lock);
 		topo->read_end(up, cookie);
 
@@ -1175,6 +1278,11 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 				     acquired);
 		trace_drm_userptr_acquire(up, acquired, retries);
 		err = 0;
+		break;
+out_round:
+		mutex_lock(&udev->notifier_lock);
+		drm_userptr_round_done(up, owner);
+		mutex_unlock(&udev->notifier_lock);
 		break;
 retry:
 		retries++;
