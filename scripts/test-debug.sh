@@ -26,6 +26,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # PROJECT, KV, KTREE, MODDIR, DEBUG_KERNEL, DEBUG_KUNIT, HMM_TESTS.
 R=/tmp/results
 
+# What guest-run.sh's vm/dmesg-clean looks for.
+BAD_KLOG='BUG:|WARNING:|Oops|Call Trace|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context'
+
 check() { # name result reason
 	echo "$1 $2 ${3:-}" >>"$R/checks.txt"
 	echo "guest: check $1: $2 ${3:-}"
@@ -81,6 +84,16 @@ guest_kunit() {
 	[ -f "$R/kunit-drm_userptr.ktap" ] && kunit_report drm_userptr "$R/kunit-drm_userptr.ktap"
 	rmmod drm_userptr_test 2>/dev/null
 	rmmod drm_userptr 2>/dev/null
+	# KUnit does not read the kernel log: a lockdep, KASAN or WARN report
+	# while its cases ran (or their kthreads' mms were torn down) fails
+	# here by name, besides vm/dmesg-clean at the end.
+	local bad
+	bad=$(dmesg | tail -n +"$((mark + 1))" | grep -m1 -E "$BAD_KLOG")
+	if [ -n "$bad" ]; then
+		check kunit/drm_userptr/kernel-log fail "$bad"
+	else
+		check kunit/drm_userptr/kernel-log pass
+	fi
 	if lsmod | grep -qE '^(drm_userptr_test|drm_userptr) '; then
 		check kunit/drm_userptr/unload fail "module still loaded"
 	fi
