@@ -32,6 +32,7 @@ All kernels:
 import argparse
 import fnmatch
 import json
+import re
 import os
 import sys
 
@@ -92,10 +93,17 @@ def parse_extra(spec):
     return name, test
 
 
+# Lines that say what went wrong: kept even from the part of a long output
+# that is cut (the fuzzer prints its violation before a long step log).
+KEEP = re.compile(r"VIOLATION|CRITICAL: Failed assertion|Test assertion failure")
+
+
 def tail(text, n=TAIL_LINES):
     lines = (text or "").rstrip("\n").splitlines()
     if len(lines) > n:
-        lines = ["[... %d lines cut ...]" % (len(lines) - n)] + lines[-n:]
+        cut = lines[:-n]
+        kept = [l for l in cut if KEEP.search(l)][:5]
+        lines = kept + ["[... %d lines cut ...]" % (len(cut) - len(kept))] + lines[-n:]
     return "\n".join("    " + l for l in lines)
 
 
