@@ -75,9 +75,12 @@
  * Two backings are offered, chosen per device:
  *
  * - pinned: pin_user_pages_fast(FOLL_LONGTERM). Pins are dropped by the
- *   invalidation callback as soon as the device is idle, so the pages stay
- *   migratable, swappable and mergeable between jobs (i915 keeps them until
- *   the next use or the free, which defeats all three).
+ *   invalidation callback as soon as the device is idle, so migration and
+ *   KSM, whose invalidations come first, can move and merge the pages
+ *   between jobs (i915 keeps them until the next use or the free). Reclaim
+ *   and THP collapse skip maybe-pinned pages before they invalidate
+ *   anything: pinned pages are swapped out only after some other
+ *   invalidation dropped the pins. The unpinned backing has no such limit.
  * - unpinned: hmm_range_fault(). No reference is held; the pages are valid
  *   only while the notifier sequence is unchanged, and the callback must not
  *   return before the device stopped using them, which it guarantees by
