@@ -4,7 +4,8 @@
 #
 #   make run      build, boot Debian's 6.12 kernel under QEMU, run the demo
 #   make test     build, boot 6.12 and 6.1, run every IGT suite in both
-#                 userptr backings; ends with "N passed, N failed, N skipped"
+#                 userptr backings, compile the files the Mesa series touches;
+#                 ends with "N passed, N failed, N skipped"
 #
 # Other targets: deps, modules, igt, vm-test KERNEL=6.12|6.1, check,
 # install (DKMS), fuzz, debug-kernel, test-debug, bench, test-mesa, clean.
