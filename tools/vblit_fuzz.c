@@ -1402,6 +1402,16 @@ static void step_mm_change(struct region *r, uint64_t *rng)
  * and its writes stay in the child. It exits with the object open,
  * sometimes with a held job.
  */
+/* The child says why it failed, then exits with @code (see step_fork()). */
+static void __attribute__((noreturn)) child_fail(struct region *r, int code,
+						 const char *what, int err)
+{
+	fprintf(stderr, "fork child of r%u (%s, %zu pages): %s (%d)\n", r->id,
+		kind_name[r->kind], r->npages, what, err);
+	fflush(stderr);
+	_exit(code);
+}
+
 static void __attribute__((noreturn)) fork_child(struct region *r, uint32_t value,
 						 bool exit_busy)
 {
@@ -1409,10 +1419,11 @@ static void __attribute__((noreturn)) fork_child(struct region *r, uint32_t valu
 	struct drm_vblit_exec e;
 	bool all_rw = r->mapped;
 	uint32_t handle;
+	int err;
 
 	for (size_t p = 0; p < r->npages; p++) {
 		if (page_readable(r, p) && !page_is(base + p * PAGE, r->shadow + p * PAGE))
-			_exit(10);
+			child_fail(r, 10, "its memory is not the model at page", (int)p);
 		all_rw &= page_writable(r, p);
 	}
 	for (unsigned int i = 0; i < MAXOBJ; i++) {
@@ -1423,29 +1434,38 @@ static void __attribute__((noreturn)) fork_child(struct region *r, uint32_t valu
 		e.dst_handle = r->bo[0].handle;
 		e.src_handle = r->obj[i].handle;
 		e.length = PAGE < r->bo[0].size ? PAGE : r->bo[0].size;
-		if (xioctl(DRM_IOCTL_VBLIT_EXEC, &e) != -EFAULT)
-			_exit(11);
+		err = xioctl(DRM_IOCTL_VBLIT_EXEC, &e);
+		if (err != -EFAULT)
+			child_fail(r, 11, "a copy from the parent's object gave", err);
 	}
 	if (!all_rw || r->kind == K_MEMFD)
 		_exit(0);
 	fd = open_vblit();
-	if (fd < 0 || userptr(base, r->npages * PAGE, 0, &handle))
-		_exit(12);
+	if (fd < 0)
+		child_fail(r, 12, "open", -errno);
+	err = userptr(base, r->npages * PAGE, 0, &handle);
+	if (err)
+		child_fail(r, 12, "its own userptr gave", err);
 	memset(&e, 0, sizeof(e));
 	e.op = VBLIT_OP_FILL;
 	e.dst_handle = handle;
 	e.length = r->npages * PAGE;
 	e.value = value;
-	if (xioctl(DRM_IOCTL_VBLIT_EXEC, &e) || gem_wait(handle, 30ll * 1000000000))
-		_exit(13);
+	err = xioctl(DRM_IOCTL_VBLIT_EXEC, &e);
+	if (err)
+		child_fail(r, 13, "a fill of its own object gave", err);
+	err = gem_wait(handle, 30ll * 1000000000);
+	if (err)
+		child_fail(r, 13, "waiting for the fill gave", err);
 	for (size_t i = 0; i < r->npages * PAGE; i++)
 		if (base[i] != (uint8_t)(value >> (8 * (i % 4))))
-			_exit(14);
+			child_fail(r, 14, "its memory is not its device write at byte", (int)i);
 	if (exit_busy) {
 		e.flags = VBLIT_EXEC_HOLD;
 		e.hold_ms = 5;
-		if (xioctl(DRM_IOCTL_VBLIT_EXEC, &e))
-			_exit(15);
+		err = xioctl(DRM_IOCTL_VBLIT_EXEC, &e);
+		if (err)
+			child_fail(r, 15, "a held fill gave", err);
 	}
 	_exit(0);
 }
