@@ -300,6 +300,14 @@ report_debug_splats() {
 		inside = 1; lines = 0
 		kasan = /KASAN|KFENCE/
 	}
+	# A bare dump_stack() (DEBUG_VM notes, OOM reports): its message and
+	# the CPU line come before "Call Trace:".
+	/Call Trace:/ && !inside {
+		start()
+		print prev4; print prev3; print prev2; print prev1
+		inside = 1; lines = 4; kasan = 0
+	}
+	{ prev4 = prev3; prev3 = prev2; prev2 = prev1; prev1 = $0 }
 	inside {
 		print
 		# A dump ends at </TASK>; KASAN and KFENCE end with a ===== line.
