@@ -164,13 +164,18 @@ static unsigned int pageout_all(void *ptr, size_t size)
 	/*
 	 * Pages the device wrote are dirty: reclaim starts their writeback
 	 * and frees them on a later pass, so give writeback time between
-	 * calls (the bound is generous for a loaded TCG guest).
+	 * calls (the bound is generous for a loaded TCG guest). A page
+	 * faulted in on another CPU may still sit in that CPU's LRU-add
+	 * batch, where MADV_PAGEOUT cannot isolate it: drain every CPU's
+	 * batches before the next call.
 	 */
 	while (calls < 40 && vblit_count_swapped(ptr, size) < size / PAGE) {
 		igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
 		calls++;
-		if (vblit_count_swapped(ptr, size) < size / PAGE)
+		if (vblit_count_swapped(ptr, size) < size / PAGE) {
+			vblit_lru_drain_all();
 			usleep(50 * 1000);
+		}
 	}
 	igt_assert_f(vblit_count_swapped(ptr, size) == size / PAGE,
 		     "%zu of %zu pages in swap after %u MADV_PAGEOUT\n",

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/mempolicy.h>
 #include <xf86drm.h>
 
 #include "igt.h"
@@ -1090,6 +1091,33 @@ int vblit_page_node(const void *addr)
 
 	igt_assert_eq(syscall(SYS_move_pages, 0, 1ul, &page, NULL, &status, 0), 0);
 	return status;
+}
+
+/**
+ * vblit_lru_drain_all - move the folios every CPU holds in its LRU batches
+ * onto the LRU lists
+ *
+ * A folio faulted in on one CPU waits in that CPU's LRU-add batch until
+ * the batch fills or is drained; until then reclaim cannot isolate it and
+ * MADV_PAGEOUT skips it, draining only the calling CPU's batch. A real
+ * move_pages(2) request drains every CPU's batches before it isolates
+ * anything (lru_cache_disable()), so move one page of a scratch mapping
+ * to node 0, where it may already be.
+ *
+ * Returns: 0, or -errno of move_pages(2) (-ENOSYS without NUMA).
+ */
+int vblit_lru_drain_all(void)
+{
+	void *page = mmap(NULL, VBLIT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int node = 0, status = -1, err = 0;
+
+	igt_assert(page != MAP_FAILED);
+	*(volatile char *)page = 1;
+	if (syscall(SYS_move_pages, 0, 1ul, &page, &node, &status, MPOL_MF_MOVE))
+		err = -errno;
+	munmap(page, VBLIT_PAGE_SIZE);
+	return err;
 }
 
 /** vblit_file_write - write @value to a /proc or /sys file; 0 or -errno */

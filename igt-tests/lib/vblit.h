@@ -172,6 +172,7 @@ uint64_t vblit_pagemap(const void *addr);
 size_t vblit_count_swapped(const void *ptr, size_t size);
 int vblit_numa_nodes(void);
 int vblit_page_node(const void *addr);
+int vblit_lru_drain_all(void);
 
 /* Small files of /proc and /sys: -errno, or the value. */
 int vblit_file_write(const char *path, const char *value);
