@@ -1409,6 +1409,28 @@ static void __attribute__((noreturn)) child_fail(struct region *r, int code,
 	_exit(code);
 }
 
+/*
+ * The child's write acquisition breaks COW on every page it shares with
+ * the parent, and ksmd (running for the fuzzer's life) may merge the
+ * child's pages again meanwhile; each merge moves the sequence, so the
+ * kernel's retry bound can end it with -EBUSY, as it may a parent's job.
+ * Like userspace, submit again a few times, then count it as the parent
+ * counts its own -EBUSY and leave.
+ */
+static int child_exec(struct drm_vblit_exec *e)
+{
+	int err, tries = 0;
+
+	do
+		err = xioctl(DRM_IOCTL_VBLIT_EXEC, e);
+	while (err == -EBUSY && ++tries < 4);
+	if (err == -EBUSY) {
+		atomic_fetch_add(&sh->ebusy, 1);
+		_exit(0);
+	}
+	return err;
+}
+
 static void __attribute__((noreturn)) fork_child(struct region *r, uint32_t value,
 						 bool exit_busy)
 {
@@ -1448,7 +1470,7 @@ static void __attribute__((noreturn)) fork_child(struct region *r, uint32_t valu
 	e.dst_handle = handle;
 	e.length = r->npages * PAGE;
 	e.value = value;
-	err = xioctl(DRM_IOCTL_VBLIT_EXEC, &e);
+	err = child_exec(&e);
 	if (err)
 		child_fail(r, 13, "a fill of its own object gave", err);
 	err = gem_wait(handle, 30ll * 1000000000);
@@ -1460,7 +1482,7 @@ static void __attribute__((noreturn)) fork_child(struct region *r, uint32_t valu
 	if (exit_busy) {
 		e.flags = VBLIT_EXEC_HOLD;
 		e.hold_ms = 5;
-		err = xioctl(DRM_IOCTL_VBLIT_EXEC, &e);
+		err = child_exec(&e);
 		if (err)
 			child_fail(r, 15, "a held fill gave", err);
 	}
