@@ -52,7 +52,9 @@ for entry in ${PASSES//,/ }; do
 	# "legacy:vblit_userptr+vblit_basic".
 	pass=${entry%%:*} pass_suites=${SUITES:-all}
 	[ "$entry" = "$pass" ] || pass_suites=${entry#*:}
-	export VBLIT_MODULE_OPTS="backing=$pass"
+	# VBLIT_OPTS (kernel command line): more vblit parameters, e.g. a
+	# longer max_hold_ms for a slow debug kernel.
+	export VBLIT_MODULE_OPTS="backing=$pass ${VBLIT_OPTS:-}"
 	if ! insmod "$MODDIR/drm_userptr.ko" debug_hooks=1 || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
 		check "vm/$pass/module-load" fail "insmod failed"
 		continue
