@@ -23,6 +23,7 @@
  *
  * Copyright (c) 2026 The drm-userptr authors
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -64,6 +65,7 @@
 #define NBOS		2
 #define LOGLEN		48
 #define LOGW		200
+#define RLOGLEN		64
 #define EXIT_PLANNED	42
 #define MAXJOB		(16 * PAGE)	/* longest job: TCG is slow */
 #define MAXSPAN		32		/* most pages an mm step touches */
@@ -183,6 +185,11 @@ struct tctx {
 	uint64_t steps;
 	char log[LOGLEN][LOGW];
 	unsigned int logpos;
+	/* The same lines per region ("rN ..."), kept longer for a violation. */
+	char rlog[NREGIONS][RLOGLEN][LOGW];
+	unsigned int rlogpos[NREGIONS];
+	char *rline;		/* the current step's region line, or NULL */
+	int focus;		/* 1 + the region a violation is about, or 0 */
 };
 
 static __thread struct tctx *self;
@@ -196,6 +203,15 @@ static void logf_(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, LOGW, fmt, ap);
 	va_end(ap);
+	self->rline = NULL;
+	if (line[0] == 'r' && isdigit((unsigned char)line[1])) {
+		unsigned long id = strtoul(line + 1, NULL, 10);
+
+		if (id < NREGIONS) {
+			self->rline = self->rlog[id][self->rlogpos[id]++ % RLOGLEN];
+			memcpy(self->rline, line, LOGW);
+		}
+	}
 	if (opt.verbose)
 		fprintf(stderr, "[p%u.%u t%u] %s\n", self->proc, self->gen,
 			self->thread, line);
@@ -212,6 +228,8 @@ static void logcat(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + len, LOGW - len, fmt, ap);
 	va_end(ap);
+	if (self->rline)
+		memcpy(self->rline, line, LOGW);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -233,6 +251,17 @@ violation(const char *fmt, ...)
 
 		if (*line)
 			fprintf(stderr, "  %s\n", line);
+	}
+	if (self->focus) {
+		unsigned int id = self->focus - 1;
+
+		fprintf(stderr, "last steps on region %u, oldest first:\n", id);
+		for (unsigned int i = 0; i < RLOGLEN; i++) {
+			const char *line = self->rlog[id][(self->rlogpos[id] + i) % RLOGLEN];
+
+			if (*line)
+				fprintf(stderr, "  %s\n", line);
+		}
 	}
 	fflush(stderr);
 	_exit(1);
@@ -383,6 +412,8 @@ static bool page_is(const uint8_t *a, const uint8_t *b)
 	return !memcmp(a, b, PAGE);
 }
 
+static const uint8_t zero_page[PAGE];
+
 /* The CPU's view of pages [first, first + n) must be the model's. */
 static void region_verify(struct region *r, size_t first, size_t n, const char *when)
 {
@@ -397,6 +428,7 @@ static void region_verify(struct region *r, size_t first, size_t n, const char *
 			continue;
 		if (r->maybe[p] && page_is(got, r->alt + p * PAGE))
 			continue;
+		self->focus = 1 + r->id;
 		for (size_t i = 0; i < PAGE; i++)
 			if (got[i] != r->shadow[p * PAGE + i])
 				violation("%s: region %u (%s) page %zu byte %#zx: memory %#04x, model %#04x%s",
@@ -1301,6 +1333,18 @@ static void step_mm_change(struct region *r, uint64_t *rng)
 		for (size_t p = 0; p < r->npages; p++)
 			if (r->prot[p] != (PROT_READ | PROT_WRITE))
 				return;
+		/*
+		 * A lazily freed page the device has partly written since is
+		 * one of two pages; freed again, it may also be discarded
+		 * now: three, which the model cannot hold. Settle it first.
+		 */
+		for (size_t p = first; p < first + n; p++) {
+			if (r->maybe[p] && !page_is(r->alt + p * PAGE, zero_page)) {
+				region_quiesce(r);
+				region_settle(r, first, n);
+				break;
+			}
+		}
 		logf_("r%u MADV_FREE %zu+%zu", r->id, first, n);
 		ret = madvise(a, n * PAGE, MADV_FREE);
 		if (!ret) {
