@@ -815,6 +815,61 @@ static void *uffd_monitor_thread(void *data)
 }
 
 /**
+ * SUBTEST: uffd-wp-unpopulated
+ * Description: a range registered for userfaultfd write-protection and
+ *	never write-protected, half of it never touched: acquiring it is
+ *	ordinary faulting, with nothing for the monitor to resolve, in every
+ *	backing. A READ_ONLY object reads zeros from the untouched half, a
+ *	writable one's device write lands everywhere. Regression: a first
+ *	version of the unpinned backing's userfaultfd handling refused (-EFAULT)
+ *	every page of a registered range that needed a fault.
+ */
+static void test_uffd_wp_unpopulated(void)
+{
+	const size_t n = 16, size = n * PAGE;
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP,
+	};
+	struct uffdio_register reg = {};
+	uint8_t *base = anon_pages(size);
+	uint32_t handle, ro;
+	int uffd;
+
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	igt_require_f(uffd >= 0, "userfaultfd(): %m\n");
+	igt_require_f(ioctl(uffd, UFFDIO_API, &api) == 0 &&
+		      (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP),
+		      "userfaultfd without write-protection of anonymous memory\n");
+	reg.range.start = (uintptr_t)base;
+	reg.range.len = size;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	igt_assert_f(ioctl(uffd, UFFDIO_REGISTER, &reg) == 0,
+		     "UFFDIO_REGISTER(WP): %m\n");
+
+	/* The second half is present and writable, the first never touched. */
+	vblit_pattern_write(base + size / 2, size / 2, 0x1720);
+	for (size_t i = 0; i < n / 2; i++)
+		igt_assert_f(!(vblit_pagemap(base + i * PAGE) & VBLIT_PM_PRESENT),
+			     "page %zu present before any use\n", i);
+
+	ro = vblit_gem_userptr(fd, base, size / 2, VBLIT_USERPTR_READ_ONLY);
+	vblit_device_check_value(fd, ro, size / 2, 0, "READ_ONLY object over untouched pages");
+
+	handle = vblit_gem_userptr(fd, base, size, 0);
+	vblit_device_write_pattern(fd, handle, size, 0x1721);
+	vblit_pattern_check(base, size, 0x1721, "CPU read of the device's write");
+	vblit_device_check_pattern(fd, handle, size, 0x1721, "device read of its write");
+
+	igt_assert_eq(ioctl(uffd, UFFDIO_UNREGISTER, &reg.range), 0);
+	close(uffd);
+	vblit_gem_close(fd, ro);
+	vblit_gem_close(fd, handle);
+	munmap(base, size);
+	vblit_assert_no_leaks();
+}
+
+/**
  * SUBTEST: uffd-wp
  * Description: userfaultfd write-protection of a used object's range: the
  *	device reads through a READ_ONLY object; a device write never
@@ -1935,6 +1990,10 @@ igt_main
 	igt_describe("userfaultfd write-protection is never bypassed by the device.");
 	igt_subtest("uffd-wp")
 		test_uffd_wp();
+
+	igt_describe("A userfaultfd-registered range that needs ordinary faults works in every backing.");
+	igt_subtest("uffd-wp-unpopulated")
+		test_uffd_wp_unpopulated();
 
 	igt_describe("memfd truncated under an object: -EFAULT past EOF, data before it intact.");
 	igt_subtest("memfd-shrink")
