@@ -814,6 +814,34 @@ static void *uffd_monitor_thread(void *data)
 	return NULL;
 }
 
+/* A userfaultfd that can write-protect anonymous memory, or a skip. */
+static int uffd_open_wp(void)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP,
+	};
+	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	igt_require_f(uffd >= 0, "userfaultfd(): %m\n");
+	igt_require_f(ioctl(uffd, UFFDIO_API, &api) == 0 &&
+		      (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP),
+		      "userfaultfd without write-protection of anonymous memory\n");
+	return uffd;
+}
+
+/* Register [base, base + size) for write-protection; @reg unregisters it. */
+static void uffd_register_wp(int uffd, void *base, size_t size,
+			     struct uffdio_register *reg)
+{
+	*reg = (struct uffdio_register){
+		.range = { .start = (uintptr_t)base, .len = size },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	igt_assert_f(ioctl(uffd, UFFDIO_REGISTER, reg) == 0,
+		     "UFFDIO_REGISTER(WP): %m\n");
+}
+
 /**
  * SUBTEST: uffd-wp-unpopulated
  * Description: a range registered for userfaultfd write-protection and
@@ -827,25 +855,12 @@ static void *uffd_monitor_thread(void *data)
 static void test_uffd_wp_unpopulated(void)
 {
 	const size_t n = 16, size = n * PAGE;
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP,
-	};
-	struct uffdio_register reg = {};
 	uint8_t *base = anon_pages(size);
+	struct uffdio_register reg;
 	uint32_t handle, ro;
-	int uffd;
+	int uffd = uffd_open_wp();
 
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	igt_require_f(uffd >= 0, "userfaultfd(): %m\n");
-	igt_require_f(ioctl(uffd, UFFDIO_API, &api) == 0 &&
-		      (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP),
-		      "userfaultfd without write-protection of anonymous memory\n");
-	reg.range.start = (uintptr_t)base;
-	reg.range.len = size;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	igt_assert_f(ioctl(uffd, UFFDIO_REGISTER, &reg) == 0,
-		     "UFFDIO_REGISTER(WP): %m\n");
+	uffd_register_wp(uffd, base, size, &reg);
 
 	/* The second half is present and writable, the first never touched. */
 	vblit_pattern_write(base + size / 2, size / 2, 0x1720);
@@ -884,11 +899,7 @@ static void test_uffd_wp(void)
 {
 	const size_t n = 16, size = n * PAGE;
 	struct uffd_monitor m = { .size = size };
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP,
-	};
-	struct uffdio_register reg = {};
+	struct uffdio_register reg;
 	uint8_t *buf = malloc(size);
 	uint32_t handle, ro;
 	pthread_t thread;
@@ -898,21 +909,13 @@ static void test_uffd_wp(void)
 	igt_assert(buf);
 	m.snap = calloc(1, size);
 	m.base = anon_pages(size);
-	m.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	igt_require_f(m.uffd >= 0, "userfaultfd(): %m\n");
-	igt_require_f(ioctl(m.uffd, UFFDIO_API, &api) == 0 &&
-		      (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP),
-		      "userfaultfd without write-protection of anonymous memory\n");
+	m.uffd = uffd_open_wp();
 
 	handle = vblit_gem_userptr(fd, m.base, size, 0);
 	ro = vblit_gem_userptr(fd, m.base, size, VBLIT_USERPTR_READ_ONLY);
 	use_before(handle, m.base, size, 0x1700);	/* leaves 0x1701 */
 
-	reg.range.start = (uintptr_t)m.base;
-	reg.range.len = size;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	igt_assert_f(ioctl(m.uffd, UFFDIO_REGISTER, &reg) == 0,
-		     "UFFDIO_REGISTER(WP): %m\n");
+	uffd_register_wp(m.uffd, m.base, size, &reg);
 	inv = stat_of("invalidations");
 	igt_assert_eq(uffd_wp(m.uffd, m.base, size, true), 0);
 	check_moved("invalidations", inv, "UFFDIO_WRITEPROTECT");
