@@ -1309,6 +1309,8 @@ static void step_mm_change(struct region *r, uint64_t *rng)
 
 		if (!r->mapped)
 			return;
+		/* Settling reads the pages: a held job must have written them. */
+		region_quiesce(r);
 		region_settle(r, first, n);
 		logf_("r%u mprotect %zu+%zu %d", r->id, first, n, prot);
 		ret = mprotect(a, n * PAGE, prot);
