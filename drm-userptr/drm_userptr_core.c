@@ -18,6 +18,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 
 #include "drm_userptr.h"
 #include "drm_userptr_internal.h"
@@ -944,6 +945,62 @@ static void drm_userptr_dirty_range(const unsigned long *pfns,
 	}
 }
 
+/*
+ * A fault in a VMA registered with userfaultfd must be able to drop the
+ * mmap lock and wait for the monitor (FAULT_FLAG_ALLOW_RETRY), which
+ * hmm_range_fault() never allows: handle_userfault() fails such a fault
+ * with VM_FAULT_SIGBUS, and with a stack dump under CONFIG_DEBUG_VM. In
+ * such a range, HMM only takes a snapshot; the pages it lacks are faulted
+ * in as GUP does, through fixup_user_fault(), which lets the monitor
+ * resolve the fault, and the caller acquires again.
+ *
+ * Called with mmap_read_lock() held.
+ */
+static bool drm_userptr_range_uffd(struct mm_struct *mm, unsigned long start,
+				   unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for (; start < end; start = vma->vm_end) {
+		vma = vma_lookup(mm, start);
+		if (!vma)
+			return false;	/* the walk stops at the hole: -EFAULT */
+		if (userfaultfd_armed(vma))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Fault in the pages a snapshot found missing or without the access the
+ * device needs. Called and returns with mmap_read_lock() held, which
+ * fixup_user_fault() may drop meanwhile: the snapshot is only a hint.
+ *
+ * Return: the number of pages faulted, or -EFAULT, -ENOMEM, -EINTR.
+ */
+static long drm_userptr_uffd_fault(struct mm_struct *mm, unsigned long start,
+				   const unsigned long *pfns,
+				   unsigned long count, bool write)
+{
+	unsigned long need = HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0);
+	unsigned long i, faulted = 0;
+	bool unlocked;
+	int ret;
+
+	for (i = 0; i < count; i++) {
+		if ((pfns[i] & need) == need)
+			continue;
+		unlocked = false;
+		ret = fixup_user_fault(mm, start + (i << PAGE_SHIFT),
+				       write ? FAULT_FLAG_WRITE : 0, &unlocked);
+		if (ret)
+			return ret == -EHWPOISON ? -EFAULT : ret;
+		faulted++;
+	}
+	return faulted;
+}
+
 /**
  * drm_userptr_fault_range() - fault pages [first, first + count) with HMM
  * @up: the object
@@ -953,7 +1010,11 @@ static void drm_userptr_dirty_range(const unsigned long *pfns,
  * @count: number of pages
  * @pages: where to store them (no reference is taken)
  *
- * Return: 0; -EBUSY if the sequence moved meanwhile; -EFAULT, -EPERM from
+ * In a range registered with userfaultfd the faults may wait for the
+ * monitor; the pages are then acquired again (-EBUSY).
+ *
+ * Return: 0; -EBUSY if the sequence moved meanwhile or pages of a
+ * userfaultfd-registered range were faulted in; -EFAULT, -EPERM from
  * hmm_range_fault(); -EINTR if killed; -ENOMEM.
  */
 int drm_userptr_fault_range(struct drm_userptr *up,
@@ -971,6 +1032,8 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 	struct mm_struct *mm = up->mm;
 	unsigned long *pfns;
 	unsigned long i;
+	bool snapshot;
+	long faulted;
 	int ret;
 
 	if (drm_userptr_writable(up))
@@ -987,7 +1050,19 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 	}
 	ret = mmap_read_lock_killable(mm);
 	if (!ret) {
+		snapshot = drm_userptr_range_uffd(mm, range.start, range.end);
+		if (snapshot) {
+			range.default_flags = 0;
+			memset(pfns, 0, count * sizeof(*pfns));
+		}
 		ret = hmm_range_fault(&range);
+		if (!ret && snapshot) {
+			faulted = drm_userptr_uffd_fault(mm, range.start, pfns,
+							 count,
+							 drm_userptr_writable(up));
+			if (faulted)
+				ret = faulted < 0 ? faulted : -EBUSY;
+		}
 		if (!ret && drm_userptr_writable(up))
 			drm_userptr_dirty_range(pfns, count);
 		mmap_read_unlock(mm);

@@ -636,18 +636,15 @@ static int predict_object(struct region *r, struct uobj *u, bool write, bool *ma
 			return -EFAULT;
 	}
 	/*
-	 * userfaultfd write-protection: hmm_range_fault() cannot wait for
-	 * the monitor (-EFAULT); a pinning acquisition waits for it on 6.12,
-	 * while 6.1's FOLL_LONGTERM fallback faults without retry (-EFAULT).
+	 * userfaultfd write-protection: the unpinned backing faults the pages
+	 * HMM found protected through fixup_user_fault(), which waits for the
+	 * monitor; a pinning acquisition waits for it on 6.12, while 6.1's
+	 * FOLL_LONGTERM fallback faults without retry (-EFAULT).
 	 */
-	if (writable) {
-		for (size_t p = u->first; p < u->first + u->n; p++) {
-			if (r->wp[p] == WP_YES &&
-			    dev.backing == VBLIT_USERPTR_BACKING_UNPINNED)
-				return -EFAULT;
+	if (writable && dev.backing != VBLIT_USERPTR_BACKING_UNPINNED) {
+		for (size_t p = u->first; p < u->first + u->n; p++)
 			if (r->wp[p] != WP_NO)
 				*maybe_efault = true;
-		}
 	}
 	return 0;
 }
@@ -876,8 +873,8 @@ static void step_job(struct region *r, uint64_t *rng)
 	}
 	/*
 	 * A writable object is acquired for write whatever the job does: its
-	 * pages are no longer write-protected (the monitor let a pinning
-	 * acquisition through; an hmm one found none).
+	 * pages are no longer write-protected (the monitor let the
+	 * acquisition's write faults through).
 	 */
 	for (int w = 0; w < 2; w++) {
 		struct operand *o = w ? &src : &dst;

@@ -161,12 +161,10 @@ struct drm_vblit_gem_mmap_offset {
  * Pages are acquired lazily at first use and re-validated before every use.
  * A job over a range that is no longer mapped fails with -EFAULT, a job
  * writing a %VBLIT_USERPTR_READ_ONLY object with -EACCES, a job from a
- * process other than the creator with -EFAULT. In a range registered with
- * userfaultfd, a fault only the monitor can resolve (a write to a
- * write-protected page) waits for the monitor with
- * %VBLIT_USERPTR_BACKING_PINNED on kernels whose long-term pinning retries
- * faults (6.12), and gives -EFAULT otherwise: hmm_range_fault() of
- * %VBLIT_USERPTR_BACKING_UNPINNED cannot wait. With
+ * process other than the creator with -EFAULT. Acquisition faults pages in
+ * as a CPU access would: in a range registered with userfaultfd it waits
+ * for the monitor (except with %VBLIT_USERPTR_BACKING_PINNED on kernels
+ * whose long-term pinning cannot retry a fault, 6.1: -EFAULT). With
  * %VBLIT_USERPTR_BACKING_UNPINNED a page allocation that fails while
  * faulting is reported as -EFAULT, not -ENOMEM: hmm_range_fault() does
  * not tell the two apart.
