@@ -441,10 +441,14 @@ static void region_verify(struct region *r, size_t first, size_t n, const char *
 /*
  * A lazily freed page may be discarded at any moment: before the device
  * reads it, settle it (read it, then write it back, which cancels the free).
+ * The model already holds what the region's held jobs write: wait for them
+ * first.
  */
 static void region_settle(struct region *r, size_t first, size_t n)
 {
 	uint8_t *base = region_addr(r);
+
+	region_quiesce(r);
 
 	for (size_t p = first; p < first + n; p++) {
 		volatile uint8_t *page = base + p * PAGE;
@@ -1306,8 +1310,6 @@ static void step_mm_change(struct region *r, uint64_t *rng)
 
 		if (!r->mapped)
 			return;
-		/* Settling reads the pages: a held job must have written them. */
-		region_quiesce(r);
 		region_settle(r, first, n);
 		logf_("r%u mprotect %zu+%zu %d", r->id, first, n, prot);
 		ret = mprotect(a, n * PAGE, prot);
@@ -1342,7 +1344,6 @@ static void step_mm_change(struct region *r, uint64_t *rng)
 		 */
 		for (size_t p = first; p < first + n; p++) {
 			if (r->maybe[p] && !page_is(r->alt + p * PAGE, zero_page)) {
-				region_quiesce(r);
 				region_settle(r, first, n);
 				break;
 			}
