@@ -1150,6 +1150,11 @@ static void __drm_userptr_publish(struct drm_userptr *up,
  * call this. The object stays not current: its sequence is left as it was,
  * the touched chunks stay stale, and the next round takes them.
  *
+ * A chunk of @snap that is no longer stale was published meanwhile by a
+ * concurrent round of another thread (a clean one, which needs no
+ * ownership of @hit): the entries hold that round's pages, and pins, so
+ * ours are released instead of overwriting them.
+ *
  * Return: the number of chunks published.
  */
 static unsigned long __drm_userptr_publish_unhit(struct drm_userptr *up,
@@ -1163,7 +1168,7 @@ static unsigned long __drm_userptr_publish_unhit(struct drm_userptr *up,
 	lockdep_assert(up->hit_owner);
 	for_each_set_bit(c, snap, up->nchunks) {
 		n = drm_userptr_chunk_pages(up, c);
-		if (test_bit(c, up->hit)) {
+		if (test_bit(c, up->hit) || !test_bit(c, up->stale)) {
 			memmove(pages + left, pages + off, n * sizeof(*pages));
 			left += n;
 		} else {
