@@ -315,9 +315,19 @@ EXPORT_SYMBOL_GPL(drm_userptr_device_init);
 /**
  * drm_userptr_device_fini() - tear down the per-device userptr state
  * @udev: the state; every object of the device must have been finalised
+ *
+ * Warns if an object is still tracked or a page still pinned: either is a
+ * leak that would outlive the module (a pinned page stays unmovable until
+ * reboot).
  */
 void drm_userptr_device_fini(struct drm_userptr_device *udev)
 {
+	s64 objects = atomic64_read(&udev->stats[DRM_USERPTR_STAT_OBJECTS]);
+	s64 pinned = atomic64_read(&udev->stats[DRM_USERPTR_STAT_PINNED_PAGES]);
+
+	WARN(objects || pinned || !list_empty(&udev->objects),
+	     "drm_userptr: device torn down with %lld objects and %lld pinned pages\n",
+	     (long long)objects, (long long)pinned);
 	mutex_destroy(&udev->objects_lock);
 	mutex_destroy(&udev->notifier_lock);
 }
@@ -331,11 +341,16 @@ EXPORT_SYMBOL_GPL(drm_userptr_device_fini);
 void drm_userptr_device_stats_show(struct drm_userptr_device *udev,
 				   struct seq_file *m)
 {
+	s64 objects = atomic64_read(&udev->stats[DRM_USERPTR_STAT_OBJECTS]);
+	s64 pinned = atomic64_read(&udev->stats[DRM_USERPTR_STAT_PINNED_PAGES]);
 	int i;
 
 	for (i = 0; i < DRM_USERPTR_STAT_COUNT; i++)
 		seq_printf(m, "%s: %lld\n", drm_userptr_stat_names[i],
 			   (long long)atomic64_read(&udev->stats[i]));
+	/* Pins without any object to hold them are a leak, in one line. */
+	seq_printf(m, "leaked_pinned_pages: %lld\n",
+		   objects ? 0LL : (long long)pinned);
 }
 EXPORT_SYMBOL_GPL(drm_userptr_device_stats_show);
 
