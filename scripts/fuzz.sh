@@ -5,15 +5,17 @@
 # run tools/vblit_fuzz for N seconds with seed S in each userptr backing.
 #
 # The fuzzer runs inside the fuzz-long subtest of vblit_userptr_race, which
-# reads VBLIT_FUZZ_SECONDS, VBLIT_FUZZ_SEED, VBLIT_FUZZ_PROCS and
-# VBLIT_FUZZ_THREADS from its environment: kernel command-line KEY=value
+# reads VBLIT_FUZZ_SECONDS, VBLIT_FUZZ_SEED, VBLIT_FUZZ_PROCS,
+# VBLIT_FUZZ_THREADS and VBLIT_FUZZ_SHARERS from its environment: kernel command-line KEY=value
 # pairs (VM_APPEND) become the guest script's environment, and IGT_TIMEOUT
 # lifts the runner's per-subtest limit. The guest runs the binary's other
 # subtests as well (about a minute per backing).
 #
 # env: SECONDS (or FUZZ_SECONDS; default 600, per backing), SEED (default:
 #      random, printed), KERNEL (default 6.12), PASSES (default "pinned
-#      unpinned"), PROCS, THREADS (default 2 and 2), VM_APPEND (extra).
+#      unpinned"), PROCS, THREADS, SHARERS (default 2, 2 and 1: threads per
+#      process submitting on shared objects without the fuzzer's locks),
+#      VM_APPEND (extra).
 # Prints the fuzzer's summary per backing and a total; exits non-zero if a
 # run did not end with "fuzz: N steps, seed S, OK" or the guest failed.
 fuzz_seconds=${FUZZ_SECONDS:-${SECONDS:-600}}	# first: bash counts SECONDS up
@@ -23,13 +25,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 kernel=${KERNEL:-6.12}
 seed=${SEED:-$(( (RANDOM << 15 | RANDOM) + 1 ))}
 passes=${PASSES:-pinned unpinned}
-procs=${PROCS:-2} threads=${THREADS:-2}
+procs=${PROCS:-2} threads=${THREADS:-2} sharers=${SHARERS:-1}
 case "$fuzz_seconds" in ''|*[!0-9]*) echo "fuzz: SECONDS must be a number" >&2; exit 2 ;; esac
 npasses=$(wc -w <<<"$passes")
 
-echo "[fuzz] kernel $kernel, seed $seed, ${fuzz_seconds} s per backing ($passes), $procs processes x $threads threads"
+echo "[fuzz] kernel $kernel, seed $seed, ${fuzz_seconds} s per backing ($passes), $procs processes x $threads threads + $sharers sharers"
 append="VBLIT_FUZZ_SECONDS=$fuzz_seconds VBLIT_FUZZ_SEED=$seed"
-append+=" VBLIT_FUZZ_PROCS=$procs VBLIT_FUZZ_THREADS=$threads"
+append+=" VBLIT_FUZZ_PROCS=$procs VBLIT_FUZZ_THREADS=$threads VBLIT_FUZZ_SHARERS=$sharers"
 append+=" IGT_TIMEOUT=$((fuzz_seconds + 180))"
 
 rc=0

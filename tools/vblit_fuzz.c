@@ -14,7 +14,16 @@
  * the thread's last steps and exits 1.
  *
  *   vblit_fuzz [--seed S] [--steps N | --seconds T] [--procs P]
- *              [--threads T] [--verbose]
+ *              [--threads T] [--sharers N] [--verbose]
+ *
+ * --sharers N adds N threads per process that submit CHECKSUM jobs from
+ * the live objects of the process's regions without taking the region
+ * locks, so that several threads validate one object while the others
+ * change its mappings. They check errnos, not data (the model cannot say
+ * which state of a page a job racing an mm step saw); what they catch is
+ * what concurrent validation can break in the kernel: leaks of pins and
+ * objects, which the main process checks at the end through the driver's
+ * counters and the kernel's FOLL_PIN balance (/proc/vmstat).
  *
  * Every thread's sequence of steps follows from (seed, process, generation,
  * thread): --seed S replays it (the interleaving between threads is the
@@ -77,7 +86,7 @@ static struct {
 	uint64_t seed;
 	uint64_t steps;
 	double seconds;
-	unsigned int procs, threads;
+	unsigned int procs, threads, sharers;
 	bool verbose;
 } opt = { .procs = 2, .threads = 2 };
 
@@ -86,6 +95,7 @@ struct shared {
 	atomic_bool stop;
 	atomic_ullong steps;
 	atomic_ullong ebusy, refused, jobs, forks, exits;
+	atomic_ullong shared_jobs, shared_refused;
 };
 static struct shared *sh;
 
@@ -1596,6 +1606,60 @@ static void fatal_signal(int sig)
 	_exit(1);
 }
 
+/*
+ * A sharer: CHECKSUMs of random pages of live objects of random regions,
+ * into a buffer of its own, with no region lock held. The handle is read
+ * racily on purpose: the object may be closed, or its handle reused,
+ * before the ioctl, which must then fail as documented.
+ */
+static void *sharer_thread(void *data)
+{
+	struct tctx *t = data;
+	struct drm_vblit_gem_create c = { .size = PAGE };
+
+	self = t;
+	must(xioctl(DRM_IOCTL_VBLIT_GEM_CREATE, &c), "sharer GEM_CREATE");
+	while (!atomic_load(&sh->stop)) {
+		/* The THP region has the most chunks: every other pick. */
+		struct region *r = &regions[below(&t->rng, 2) ? NREGIONS - 1 :
+					    below(&t->rng, NREGIONS)];
+		struct uobj *u = &r->obj[below(&t->rng, MAXOBJ)];
+		uint32_t handle = __atomic_load_n(&u->handle, __ATOMIC_RELAXED);
+		size_t n = __atomic_load_n(&u->n, __ATOMIC_RELAXED);
+		struct drm_vblit_exec e = {
+			.op = VBLIT_OP_CHECKSUM, .dst_handle = c.handle,
+			.src_handle = handle,
+		};
+		int err;
+
+		/* A userfaultfd range would wait for the monitor: not here. */
+		if (r->kind == K_UFFD || !__atomic_load_n(&u->live, __ATOMIC_RELAXED) || !n)
+			continue;
+		t->steps++;
+		e.src_offset = below(&t->rng, n) * PAGE;
+		e.length = PAGE * (1 + below(&t->rng, 4));
+		if (e.src_offset + e.length > n * PAGE)
+			e.length = n * PAGE - e.src_offset;
+		logf_("r%u sharer CHECKSUM obj %u+%#" PRIx64 " len %#" PRIx64,
+		      r->id, handle, (uint64_t)e.src_offset, (uint64_t)e.length);
+		err = xioctl(DRM_IOCTL_VBLIT_EXEC, &e);
+		logcat(" -> %s", errname(err));
+		/*
+		 * -ENOENT, -EINVAL: closed, or the handle now names another
+		 * (smaller) object; -EFAULT, -EBUSY: the mappings changed.
+		 */
+		check(!err || err == -ENOENT || err == -EINVAL || err == -EFAULT ||
+		      err == -EBUSY, "sharer EXEC gave %s (%d)", errname(err), err);
+		if (err) {
+			atomic_fetch_add(&sh->shared_refused, 1);
+			continue;
+		}
+		atomic_fetch_add(&sh->shared_jobs, 1);
+		must(gem_wait(c.handle, 30ll * 1000000000), "sharer GEM_WAIT");
+	}
+	return NULL;
+}
+
 static void *worker_thread(void *data)
 {
 	struct tctx *t = data;
@@ -1646,8 +1710,9 @@ static void __attribute__((noreturn)) worker(unsigned int proc, unsigned int gen
 		K_ANON, K_ANON, K_ANON, K_MEMFD, K_MEMFD, K_MEMFD, K_UFFD, K_THP,
 	};
 	uint64_t rng = splitmix(opt.seed ^ ((uint64_t)proc << 40) ^ ((uint64_t)gen << 20)) | 1;
-	struct tctx *ctx = calloc(opt.threads, sizeof(*ctx));
-	pthread_t *threads = calloc(opt.threads, sizeof(*threads));
+	unsigned int nthreads = opt.threads + opt.sharers;
+	struct tctx *ctx = calloc(nthreads, sizeof(*ctx));
+	pthread_t *threads = calloc(nthreads, sizeof(*threads));
 	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
 	pthread_t monitor;
 	struct tctx init = { .proc = proc, .gen = gen };
@@ -1671,12 +1736,14 @@ static void __attribute__((noreturn)) worker(unsigned int proc, unsigned int gen
 	}
 	if (uffd >= 0)
 		check(!pthread_create(&monitor, NULL, uffd_monitor, NULL), "monitor thread");
-	for (unsigned int t = 0; t < opt.threads; t++) {
+	for (unsigned int t = 0; t < nthreads; t++) {
 		ctx[t] = (struct tctx){ .proc = proc, .gen = gen, .thread = t };
 		ctx[t].rng = splitmix(rng ^ (t + 1) * 0x9e3779b97f4a7c15ull) | 1;
-		check(!pthread_create(&threads[t], NULL, worker_thread, &ctx[t]), "thread");
+		check(!pthread_create(&threads[t], NULL,
+				      t < opt.threads ? worker_thread : sharer_thread,
+				      &ctx[t]), "thread");
 	}
-	for (unsigned int t = 0; t < opt.threads; t++)
+	for (unsigned int t = 0; t < nthreads; t++)
 		pthread_join(threads[t], NULL);
 	if (uffd >= 0)
 		pthread_join(monitor, NULL);
@@ -1734,9 +1801,64 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * Leak accounting around the run: the driver's pinned pages and userptr
+ * objects (debugfs; -1 where unreadable) and the kernel's FOLL_PIN balance.
+ */
+struct pins {
+	long long pinned, objects, foll;
+};
+
+static long long read_key(const char *path, const char *key)
+{
+	char line[128], k[64];
+	long long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	/* "key value" (/proc/vmstat) or "key: value" (debugfs) lines. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[^: ]%*[: ]%lld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+static struct pins pins_now(void)
+{
+	static const char stats[] = "/sys/kernel/debug/vblit/stats";
+	long long acq = read_key("/proc/vmstat", "nr_foll_pin_acquired");
+	long long rel = read_key("/proc/vmstat", "nr_foll_pin_released");
+
+	return (struct pins){
+		.pinned = read_key(stats, "pinned_pages"),
+		.objects = read_key(stats, "userptr_objects"),
+		.foll = acq < 0 || rel < 0 ? -1 : acq - rel,
+	};
+}
+
+/* Wait up to 10 s for the counters to come back; false on a leak. */
+static bool pins_back(const struct pins *before)
+{
+	struct pins now;
+
+	for (int i = 0; i < 1000; i++) {
+		now = pins_now();
+		if (now.pinned == before->pinned && now.objects == before->objects &&
+		    now.foll == before->foll)
+			return true;
+		usleep(10 * 1000);
+	}
+	fprintf(stderr, "vblit_fuzz: LEAK after the run: pinned_pages %lld (was %lld), userptr_objects %lld (was %lld), FOLL_PIN balance %lld (was %lld)\n",
+		now.pinned, before->pinned, now.objects, before->objects,
+		now.foll, before->foll);
+	return false;
+}
+
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--seed S] [--steps N | --seconds T] [--procs P] [--threads T] [--verbose]\n",
+	fprintf(stderr, "usage: %s [--seed S] [--steps N | --seconds T] [--procs P] [--threads T] [--sharers N] [--verbose]\n",
 		argv0);
 	exit(2);
 }
@@ -1749,6 +1871,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 't' },
 		{ "procs", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 'T' },
+		{ "sharers", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -1758,9 +1881,10 @@ int main(int argc, char **argv)
 	bool failed = false, seeded = false;
 	double start, elapsed;
 	unsigned long long steps;
+	struct pins before;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:n:t:p:T:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:t:p:T:S:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			opt.seed = strtoull(optarg, NULL, 0);
@@ -1778,6 +1902,9 @@ int main(int argc, char **argv)
 		case 'T':
 			opt.threads = strtoul(optarg, NULL, 0);
 			break;
+		case 'S':
+			opt.sharers = strtoul(optarg, NULL, 0);
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -1785,7 +1912,8 @@ int main(int argc, char **argv)
 			usage(argv[0]);
 		}
 	}
-	if (optind != argc || !opt.procs || !opt.threads || opt.procs > 64 || opt.threads > 64)
+	if (optind != argc || !opt.procs || !opt.threads || opt.procs > 64 || opt.threads > 64 ||
+	    opt.sharers > 64)
 		usage(argv[0]);
 	if (!seeded)
 		opt.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -1821,8 +1949,8 @@ int main(int argc, char **argv)
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		return 2;
-	printf("vblit_fuzz: seed %" PRIu64 ", %u processes x %u threads, %s backing, ",
-	       opt.seed, opt.procs, opt.threads,
+	printf("vblit_fuzz: seed %" PRIu64 ", %u processes x %u threads (+%u sharers), %s backing, ",
+	       opt.seed, opt.procs, opt.threads, opt.sharers,
 	       dev.backing == VBLIT_USERPTR_BACKING_PINNED ? "pinned" : "unpinned");
 	if (opt.steps)
 		printf("%" PRIu64 " steps\n", opt.steps);
@@ -1830,6 +1958,9 @@ int main(int argc, char **argv)
 		printf("%.0f s\n", opt.seconds);
 	fflush(stdout);
 	ksm_set(true);
+	before = pins_now();
+	if (before.pinned < 0 || before.foll < 0)
+		printf("vblit_fuzz: no counters readable (debugfs, /proc/vmstat): no leak check\n");
 
 	pids = calloc(opt.procs, sizeof(*pids));
 	gens = calloc(opt.procs, sizeof(*gens));
@@ -1882,6 +2013,8 @@ int main(int argc, char **argv)
 	}
 	elapsed = now_s() - start;
 	ksm_set(false);
+	if (before.pinned >= 0 && before.foll >= 0 && !pins_back(&before))
+		failed = true;
 
 	steps = atomic_load(&sh->steps);
 	if (opt.steps && steps > opt.steps)
@@ -1892,6 +2025,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)atomic_load(&sh->ebusy),
 	       (unsigned long long)atomic_load(&sh->forks),
 	       (unsigned long long)atomic_load(&sh->exits));
+	if (opt.sharers)
+		printf("fuzz: %u sharers per process: %llu shared jobs, %llu refused as documented\n",
+		       opt.sharers, (unsigned long long)atomic_load(&sh->shared_jobs),
+		       (unsigned long long)atomic_load(&sh->shared_refused));
 	if (failed) {
 		printf("fuzz: VIOLATION after %llu steps, seed %" PRIu64 " (step log above)\n",
 		       steps, opt.seed);
