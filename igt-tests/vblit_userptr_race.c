@@ -1478,6 +1478,159 @@ static void test_fork_storm(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* shared-submitters                                                      */
+
+#define SS_SIZE		(8ul << 20)
+#define SS_PAGES	(SS_SIZE / PAGE)
+#define SS_MS		4000
+#define SS_MAX		4
+
+struct ss_state {
+	uint8_t *addr;
+	uint32_t handle;
+	uint64_t *pattern_hash;	/* per page, before any MADV_DONTNEED */
+	uint64_t zero_hash;
+	atomic_bool stop;
+	unsigned long zaps;
+};
+
+struct ss_submitter {
+	struct ss_state *st;
+	uint64_t seed;
+	struct vblit_bo out;
+	unsigned long jobs, ebusy;
+};
+
+/* 4 KiB CHECKSUMs of random pages: each hash is the page's, or zeros'. */
+static void *ss_submitter_thread(void *data)
+{
+	struct ss_submitter *s = data;
+	struct ss_state *st = s->st;
+
+	while (!race_stopped(&st->stop)) {
+		size_t p = rnd(&s->seed) % SS_PAGES;
+		uint64_t got;
+		int err;
+
+		err = __vblit_checksum(fd, s->out.handle, 0, st->handle,
+				       p * PAGE, PAGE);
+		if (err == -EBUSY) {
+			s->ebusy++;
+			continue;
+		}
+		if (!race_check(!err, "CHECKSUM of page %zu gave %d\n", p, err))
+			break;
+		err = __vblit_gem_wait(fd, s->out.handle, VBLIT_WAIT_TIMEOUT_NS);
+		if (!race_check(!err, "waiting for a CHECKSUM: %d\n", err))
+			break;
+		memcpy(&got, s->out.map, sizeof(got));
+		if (!race_check(got == st->pattern_hash[p] || got == st->zero_hash,
+				"page %zu hashed to %#" PRIx64 ": neither its data (%#" PRIx64 ") nor zeros\n",
+				p, got, st->pattern_hash[p]))
+			break;
+		s->jobs++;
+	}
+	return NULL;
+}
+
+/* MADV_DONTNEED of one random page at a time: one chunk invalidated. */
+static void *ss_zapper_thread(void *data)
+{
+	struct ss_state *st = data;
+	uint64_t seed = 0x5a5a;
+
+	while (!race_stopped(&st->stop)) {
+		size_t p = rnd(&seed) % SS_PAGES;
+
+		if (!race_check(!madvise(st->addr + p * PAGE, PAGE, MADV_DONTNEED),
+				"MADV_DONTNEED: %s\n", strerror(errno)))
+			break;
+		st->zaps++;
+		usleep(rnd(&seed) % 500);
+	}
+	return NULL;
+}
+
+/**
+ * SUBTEST: shared-submitters
+ * Description: Several threads (dynamic subtests submitters-2 and
+ *	submitters-4) submit 4 KiB CHECKSUM jobs from random pages of one
+ *	8 MiB object over anonymous memory while another thread drops single
+ *	pages of it with MADV_DONTNEED, for 4 s: every hash is that of the
+ *	page's data or of zeros, and after close the driver's pinned-page
+ *	counter and the kernel's FOLL_PIN balance (/proc/vmstat) are back at
+ *	their starting values. Concurrent validations of one object, each
+ *	colliding with invalidations of a few of its chunks, once leaked the
+ *	pins of chunks published by both.
+ */
+static void test_shared_submitters(unsigned int nsub)
+{
+	struct ss_submitter subs[SS_MAX] = {};
+	struct ss_state st = {};
+	pthread_t sub_t[SS_MAX], zap_t;
+	unsigned long jobs = 0, ebusy = 0;
+	int64_t pinned0, foll0, kept0, retries0;
+	struct timespec start;
+	uint8_t zero[PAGE] = {};
+
+	igt_assert(nsub <= SS_MAX);
+	pinned0 = vblit_stat_pinned_pages();
+	foll0 = vblit_foll_pin_balance();
+	kept0 = vblit_stat_require("kept_chunks");
+	retries0 = vblit_stat_require("retries");
+
+	st.addr = vblit_mmap_anon(SS_SIZE);
+	st.pattern_hash = calloc(SS_PAGES, sizeof(*st.pattern_hash));
+	igt_assert(st.pattern_hash);
+	vblit_pattern_write(st.addr, SS_SIZE, 0x55);
+	for (size_t p = 0; p < SS_PAGES; p++)
+		st.pattern_hash[p] = vblit_fnv1a64(st.addr + p * PAGE, PAGE);
+	st.zero_hash = vblit_fnv1a64(zero, PAGE);
+	st.handle = vblit_gem_userptr(fd, st.addr, SS_SIZE, 0);
+
+	for (unsigned int i = 0; i < nsub; i++) {
+		subs[i] = (struct ss_submitter){
+			.st = &st, .seed = 0x3003 + i,
+			.out = vblit_bo_create(fd, PAGE),
+		};
+		igt_assert_eq(pthread_create(&sub_t[i], NULL, ss_submitter_thread, &subs[i]), 0);
+	}
+	igt_assert_eq(pthread_create(&zap_t, NULL, ss_zapper_thread, &st), 0);
+
+	timer_start(&start);
+	while (vblit_elapsed_ms(&start) < SS_MS && !atomic_load(&race_failed))
+		usleep(50 * 1000);
+	atomic_store(&st.stop, true);
+	pthread_join(zap_t, NULL);
+	for (unsigned int i = 0; i < nsub; i++) {
+		pthread_join(sub_t[i], NULL);
+		jobs += subs[i].jobs;
+		ebusy += subs[i].ebusy;
+		vblit_bo_destroy(fd, &subs[i].out);
+	}
+	race_assert_none();
+	igt_info("%u submitters: %lu jobs checked, %lu -EBUSY; %lu MADV_DONTNEED; retries +%" PRId64 ", kept chunks +%" PRId64 "\n",
+		 nsub, jobs, ebusy, st.zaps, vblit_stat("retries") - retries0,
+		 vblit_stat("kept_chunks") - kept0);
+
+	vblit_gem_close(fd, st.handle);
+	munmap(st.addr, SS_SIZE);
+	free(st.pattern_hash);
+
+	/* Every job waited for; frees may still be deferred a moment. */
+	vblit_stats_wait_idle(5000);
+	igt_assert_f(vblit_stat_pinned_pages() == pinned0,
+		     "pinned_pages %" PRId64 " after close, %" PRId64 " before: %" PRId64 " pins leaked\n",
+		     vblit_stat_pinned_pages(), pinned0,
+		     vblit_stat_pinned_pages() - pinned0);
+	igt_assert_f(vblit_foll_pin_wait(foll0, 5000),
+		     "FOLL_PIN balance %" PRId64 " after close, %" PRId64 " before\n",
+		     vblit_foll_pin_balance(), foll0);
+	igt_assert_f(jobs > 0, "no job succeeded: the race checked nothing\n");
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
 /* The fuzzer                                                             */
 
 /* build/tools/vblit_fuzz, next to build/igt. */
@@ -1495,10 +1648,10 @@ static const char *fuzzer_path(void)
 
 /* Run the fuzzer; its output goes to the log; assert it exits 0. */
 static void run_fuzzer(uint64_t seed, unsigned int seconds, unsigned int procs,
-		       unsigned int threads)
+		       unsigned int threads, unsigned int sharers)
 {
 	const char *path = fuzzer_path();
-	char seed_s[32], secs_s[32], procs_s[16], threads_s[16];
+	char seed_s[32], secs_s[32], procs_s[16], threads_s[16], sharers_s[16];
 	char line[1024], last[1024] = "";
 	int out[2], status;
 	FILE *f;
@@ -1510,6 +1663,7 @@ static void run_fuzzer(uint64_t seed, unsigned int seconds, unsigned int procs,
 	snprintf(secs_s, sizeof(secs_s), "%u", seconds);
 	snprintf(procs_s, sizeof(procs_s), "%u", procs);
 	snprintf(threads_s, sizeof(threads_s), "%u", threads);
+	snprintf(sharers_s, sizeof(sharers_s), "%u", sharers);
 	igt_assert_eq(pipe(out), 0);
 	pid = fork();
 	igt_assert(pid >= 0);
@@ -1517,7 +1671,8 @@ static void run_fuzzer(uint64_t seed, unsigned int seconds, unsigned int procs,
 		dup2(out[1], 1);
 		dup2(out[1], 2);
 		execl(path, path, "--seed", seed_s, "--seconds", secs_s,
-		      "--procs", procs_s, "--threads", threads_s, (char *)NULL);
+		      "--procs", procs_s, "--threads", threads_s,
+		      "--sharers", sharers_s, (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -1596,6 +1751,13 @@ igt_main
 		vblit_assert_no_leaks();
 	}
 
+	igt_describe("Threads submitting on one object while single pages of it are invalidated leak no pin.");
+	igt_subtest_with_dynamic("shared-submitters") {
+		for (unsigned int n = 2; n <= SS_MAX; n *= 2)
+			igt_dynamic_f("submitters-%u", n)
+				test_shared_submitters(n);
+	}
+
 	igt_describe("fork and exit in a loop while the parent submits.");
 	igt_subtest("fork-storm")
 		test_fork_storm();
@@ -1606,13 +1768,21 @@ igt_main
 	 *	seed-1, seed-2, seed-3), 3 s each with 2 processes of 2
 	 *	threads: random valid and invalid ioctls and mm events against
 	 *	shared and private objects, every job's data and every errno
-	 *	checked; the fuzzer must exit 0.
+	 *	checked; then seeds 4 and 5 (shared-seed-4, shared-seed-5) with
+	 *	2 sharer threads per process submitting on the same objects
+	 *	without the fuzzer's region locks while the other threads change
+	 *	their mappings. The fuzzer must exit 0, which includes the
+	 *	driver's pinned pages and objects and the kernel's FOLL_PIN
+	 *	balance back at their starting values.
 	 */
-	igt_describe("The seeded fuzzer on a fixed set of seeds.");
+	igt_describe("The seeded fuzzer on a fixed set of seeds, also with threads sharing objects.");
 	igt_subtest_with_dynamic("fuzz") {
 		for (uint64_t seed = 1; seed <= 3; seed++)
 			igt_dynamic_f("seed-%" PRIu64, seed)
-				run_fuzzer(seed, 3, 2, 2);
+				run_fuzzer(seed, 3, 2, 2, 0);
+		for (uint64_t seed = 4; seed <= 5; seed++)
+			igt_dynamic_f("shared-seed-%" PRIu64, seed)
+				run_fuzzer(seed, 3, 2, 2, 2);
 		vblit_assert_no_leaks();
 	}
 
@@ -1620,7 +1790,8 @@ igt_main
 	 * SUBTEST: fuzz-long
 	 * Description: The fuzzer for $VBLIT_FUZZ_SECONDS (default 5) with
 	 *	seed $VBLIT_FUZZ_SEED (default 1000), $VBLIT_FUZZ_PROCS
-	 *	processes (2) of $VBLIT_FUZZ_THREADS threads (2): what make fuzz
+	 *	processes (2) of $VBLIT_FUZZ_THREADS threads (2) and
+	 *	$VBLIT_FUZZ_SHARERS sharer threads (1): what make fuzz
 	 *	runs (kernel command line KEY=value pairs reach the guest's
 	 *	environment); short by default, so that make test runs it too.
 	 */
@@ -1629,7 +1800,8 @@ igt_main
 		run_fuzzer(env_u64("VBLIT_FUZZ_SEED", 1000),
 			   env_u64("VBLIT_FUZZ_SECONDS", 5),
 			   env_u64("VBLIT_FUZZ_PROCS", 2),
-			   env_u64("VBLIT_FUZZ_THREADS", 2));
+			   env_u64("VBLIT_FUZZ_THREADS", 2),
+			   env_u64("VBLIT_FUZZ_SHARERS", 1));
 		vblit_assert_no_leaks();
 	}
 

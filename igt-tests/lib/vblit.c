@@ -1155,6 +1155,52 @@ int64_t vblit_file_read_int(const char *path)
 	return strtoll(buf, NULL, 0);
 }
 
+/**
+ * vblit_foll_pin_balance - the kernel's count of pages pinned with FOLL_PIN
+ *
+ * Returns: nr_foll_pin_acquired - nr_foll_pin_released from /proc/vmstat.
+ * Global: it moves with every pin of every driver and of O_DIRECT I/O, so
+ * compare two readings only around code nothing else runs beside.
+ */
+int64_t vblit_foll_pin_balance(void)
+{
+	int64_t acquired = -1, released = -1;
+	char key[64];
+	long long v;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	igt_assert_f(f, "/proc/vmstat: %m\n");
+	while (fscanf(f, "%63s %lld", key, &v) == 2) {
+		if (!strcmp(key, "nr_foll_pin_acquired"))
+			acquired = v;
+		else if (!strcmp(key, "nr_foll_pin_released"))
+			released = v;
+	}
+	fclose(f);
+	igt_assert_f(acquired >= 0 && released >= 0,
+		     "no nr_foll_pin_* counters in /proc/vmstat\n");
+	return acquired - released;
+}
+
+/**
+ * vblit_foll_pin_wait - poll until the FOLL_PIN balance is back at @balance
+ *
+ * Unpins can be deferred to a job's completion, hence the polling.
+ * Returns: whether it got there within @timeout_ms.
+ */
+bool vblit_foll_pin_wait(int64_t balance, unsigned int timeout_ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vblit_foll_pin_balance() != balance) {
+		if (vblit_elapsed_ms(&start) > timeout_ms)
+			return false;
+		usleep(10 * 1000);
+	}
+	return true;
+}
+
 /** vblit_page_pfn - the PFN of the page at @addr; 0 without CAP_SYS_ADMIN */
 uint64_t vblit_page_pfn(const void *addr)
 {

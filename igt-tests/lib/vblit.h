@@ -178,6 +178,13 @@ int vblit_lru_drain_all(void);
 int vblit_file_write(const char *path, const char *value);
 int64_t vblit_file_read_int(const char *path);
 
+/*
+ * The kernel's own FOLL_PIN balance, nr_foll_pin_acquired -
+ * nr_foll_pin_released of /proc/vmstat: every pin any driver holds.
+ */
+int64_t vblit_foll_pin_balance(void);
+bool vblit_foll_pin_wait(int64_t balance, unsigned int timeout_ms);
+
 /* /proc/kpageflags of the page at an address; 0 if its PFN is unreadable. */
 #define VBLIT_KPF_UNEVICTABLE	18
 #define VBLIT_KPF_KSM		21
