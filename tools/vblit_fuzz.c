@@ -930,7 +930,13 @@ static void step_create(struct region *r, uint64_t *rng)
 		return;
 	}
 	u->first = below(rng, r->npages);
-	u->n = 1 + below(rng, min64(r->npages - u->first, MAXSPAN));
+	/*
+	 * With sharers, objects of the huge-page region may span all of it
+	 * (32 chunks), so that mm steps invalidate parts of objects that
+	 * several threads validate at once.
+	 */
+	u->n = 1 + below(rng, min64(r->npages - u->first,
+				    opt.sharers && r->kind == K_THP ? r->npages : MAXSPAN));
 	u->flags = flagsets[below(rng, 8) < 5 ? 0 : below(rng, 5)];
 	u->addr = region_addr(r);
 	logf_("r%u create userptr pages %zu+%zu flags %#x", r->id, u->first, u->n, u->flags);
@@ -1182,7 +1188,9 @@ static void step_misc(struct region *r, uint64_t *rng)
 
 		logf_("r%u poll handle %u", r->id, o.handle);
 		err = gem_wait(o.handle, 0);
-		check(err == 0 || (err == -ETIME && r->pending),
+		/* A sharer's job may be reading a userptr object. */
+		check(err == 0 || (err == -ETIME && (r->pending ||
+						     (o.is_obj && opt.sharers))),
 		      "GEM_WAIT(0) on an idle object gave %s", errname(err));
 		break;
 	}
@@ -1616,21 +1624,32 @@ static void *sharer_thread(void *data)
 {
 	struct tctx *t = data;
 	struct drm_vblit_gem_create c = { .size = PAGE };
+	struct region *r = &regions[NREGIONS - 1];
+	struct uobj *u = r->obj;
 
 	self = t;
 	must(xioctl(DRM_IOCTL_VBLIT_GEM_CREATE, &c), "sharer GEM_CREATE");
+
 	while (!atomic_load(&sh->stop)) {
-		/* The THP region has the most chunks: every other pick. */
-		struct region *r = &regions[below(&t->rng, 2) ? NREGIONS - 1 :
-					    below(&t->rng, NREGIONS)];
-		struct uobj *u = &r->obj[below(&t->rng, MAXOBJ)];
-		uint32_t handle = __atomic_load_n(&u->handle, __ATOMIC_RELAXED);
-		size_t n = __atomic_load_n(&u->n, __ATOMIC_RELAXED);
+		uint32_t handle;
+		size_t n;
 		struct drm_vblit_exec e = {
 			.op = VBLIT_OP_CHECKSUM, .dst_handle = c.handle,
-			.src_handle = handle,
 		};
 		int err;
+
+		/*
+		 * Stay on one object for a while, so that sharers meet on it;
+		 * the THP region, with the largest objects, every other pick.
+		 */
+		if (!below(&t->rng, 16)) {
+			r = &regions[below(&t->rng, 2) ? NREGIONS - 1 :
+				     below(&t->rng, NREGIONS)];
+			u = &r->obj[below(&t->rng, MAXOBJ)];
+		}
+		handle = __atomic_load_n(&u->handle, __ATOMIC_RELAXED);
+		n = __atomic_load_n(&u->n, __ATOMIC_RELAXED);
+		e.src_handle = handle;
 
 		/* A userfaultfd range would wait for the monitor: not here. */
 		if (r->kind == K_UFFD || !__atomic_load_n(&u->live, __ATOMIC_RELAXED) || !n)
