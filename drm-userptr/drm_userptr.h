@@ -11,7 +11,6 @@
 #include <linux/atomic.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
-#include <linux/interval_tree.h>
 #include <linux/types.h>
 
 struct dma_resv;
@@ -38,19 +37,10 @@ struct seq_file;
  *	are dropped by the invalidation callback once the device is idle.
  * @DRM_USERPTR_BACKING_UNPINNED: hmm_range_fault(); no page reference is
  *	held, the pfns are valid only while the notifier sequence matches.
- * @DRM_USERPTR_BACKING_LEGACY: COMPARATOR ONLY, for benchmarks: the design
- *	this helper replaces (one classic mmu_notifier per mm, an interval
- *	tree of the mm's objects, an rw_semaphore held for read around page
- *	pinning and for write from invalidate_range_start to _end).
- * @DRM_USERPTR_BACKING_ALIGNED: COMPARATOR ONLY, for benchmarks: interval
- *	notifiers aligned to 2 MiB blocks and shared by the objects of an mm
- *	(the ODP-style alternative), pages faulted with hmm_range_fault().
  */
 enum drm_userptr_backing {
 	DRM_USERPTR_BACKING_PINNED = 0,
 	DRM_USERPTR_BACKING_UNPINNED = 1,
-	DRM_USERPTR_BACKING_LEGACY = 2,
-	DRM_USERPTR_BACKING_ALIGNED = 3,
 };
 
 /*
@@ -81,7 +71,8 @@ enum drm_userptr_backing {
  * @DRM_USERPTR_STAT_NONBLOCK_OK: non-blockable invalidations completed.
  * @DRM_USERPTR_STAT_NONBLOCK_REFUSED: non-blockable invalidations refused.
  * @DRM_USERPTR_STAT_INV_MISSED: invalidations a notifier received that
- *	touched no object (only the shared topologies can get those).
+ *	touched no object (a per-object notifier never does; a notifier
+ *	shared by several objects, see drm_userptr_topology.h, may).
  * @DRM_USERPTR_STAT_KEPT_CHUNKS: chunks an acquisition round that collided
  *	still published, because no invalidation touched them.
  * @DRM_USERPTR_STAT_COUNT: number of counters.
@@ -124,6 +115,14 @@ struct drm_userptr_device {
 	struct mutex notifier_lock;
 	/** @backing: how pages are held; fixed at init. */
 	enum drm_userptr_backing backing;
+	/**
+	 * @topology: NULL (one interval notifier per object, the design
+	 * of this helper) or a benchmark comparator's notifier arrangement,
+	 * see drm_userptr_topology.h; fixed at init.
+	 */
+	const struct drm_userptr_topology *topology;
+	/** @topology_private: the comparator's per-device state. */
+	void *topology_private;
 	/** @retry_timeout_ms: bound on colliding acquisitions (-EBUSY). */
 	unsigned int retry_timeout_ms;
 	/** @stats: counters, see &enum drm_userptr_stat. */
@@ -135,12 +134,9 @@ struct drm_userptr_device {
 	struct mutex objects_lock;
 	/** @objects: the device's objects, for the debug hooks. */
 	struct list_head objects;
-	/** @aligned_mms: aligned comparator's per-mm state; objects_lock. */
-	struct list_head aligned_mms;
 };
 
-struct drm_userptr_legacy_mm;
-struct drm_userptr_block_ref;
+struct drm_userptr_topology;
 
 /**
  * struct drm_userptr - user memory backing one GEM object
@@ -203,14 +199,11 @@ struct drm_userptr {
 	unsigned long *hit;
 	/** @link: in &drm_userptr_device.objects, under its objects_lock. */
 	struct list_head link;
-	/** @lmm: legacy comparator: the mm's shared notifier state. */
-	struct drm_userptr_legacy_mm *lmm;
-	/** @it: legacy comparator: node in the mm's interval tree. */
-	struct interval_tree_node it;
-	/** @refs: aligned comparator: one reference per 2 MiB block. */
-	struct drm_userptr_block_ref *refs;
-	/** @nrefs: number of @refs. */
-	unsigned long nrefs;
+	/**
+	 * @topology_private: a comparator topology's per-object state, NULL
+	 * with the per-object notifier (see &drm_userptr_device.topology).
+	 */
+	void *topology_private;
 };
 
 int drm_userptr_device_init(struct drm_userptr_device *udev,
@@ -219,6 +212,11 @@ int drm_userptr_device_init(struct drm_userptr_device *udev,
 void drm_userptr_device_fini(struct drm_userptr_device *udev);
 void drm_userptr_device_stats_show(struct drm_userptr_device *udev,
 				   struct seq_file *m);
+s64 drm_userptr_device_stat(struct drm_userptr_device *udev,
+			    enum drm_userptr_stat stat);
+const char *drm_userptr_device_backing_name(struct drm_userptr_device *udev);
+u32 drm_userptr_device_backing_id(struct drm_userptr_device *udev);
+unsigned int drm_userptr_device_retry_timeout_ms(struct drm_userptr_device *udev);
 
 int drm_userptr_check_args(u64 user_ptr, u64 user_size, u32 flags);
 int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,

@@ -8,6 +8,7 @@
 #include <linux/dma-resv.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
+#include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
@@ -21,7 +22,7 @@
 #include <linux/userfaultfd_k.h>
 
 #include "drm_userptr.h"
-#include "drm_userptr_internal.h"
+#include "drm_userptr_topology.h"
 
 #define CREATE_TRACE_POINTS
 #include "drm_userptr_trace.h"
@@ -96,10 +97,10 @@
  * the chunks it covers under the same lock, so the chunks not marked are
  * exactly those whose CPU mappings did not change since they were acquired.
  *
- * Two more topologies exist only as benchmark comparators, selected with
- * %DRM_USERPTR_BACKING_LEGACY (drm_userptr_legacy.c) and
- * %DRM_USERPTR_BACKING_ALIGNED (drm_userptr_aligned.c); they share the
- * page state and the acquisition loop below.
+ * Other arrangements of notifiers exist only as benchmark comparators, in
+ * a module of their own (bench/); they register a &struct
+ * drm_userptr_topology (drm_userptr_topology.h) and share the page state
+ * and the acquisition loop below. Nothing here refers to them.
  */
 
 /**
@@ -135,18 +136,14 @@
  * called only from drm_userptr_fini(), never under the notifier lock.
  *
  * A second mutex, &drm_userptr_device.objects_lock, guards the device's
- * list of objects and the aligned comparator's blocks. It is taken by
- * drm_userptr_init() and drm_userptr_fini() and by the debug hook, which
- * nests the notifier lock (try-locked) inside it; callbacks never take it.
- * The aligned comparator inserts and removes block notifiers under it, so
- * it nests outside mmap_lock and outside a running invalidation.
+ * list of objects. It is taken by drm_userptr_init() and
+ * drm_userptr_fini() and by the debug hook, which nests the notifier lock
+ * (try-locked) inside it; callbacks never take it.
  *
- * The legacy comparator adds the lock it exists to measure: a per-mm
- * rw_semaphore, &drm_userptr_legacy_mm.sem, outside the notifier lock,
- * held for write by its notifier from invalidate_range_start() to
- * invalidate_range_end(), taken for read only to sample the mm's
- * invalidation generation. See DOC: Legacy comparator for why it is not
- * held across pinning.
+ * A third, drm_userptr_topologies_lock, guards the list of registered
+ * comparator topologies; it is taken alone, by their registration and by
+ * drm_userptr_topology_get(). The comparators' own locks are documented in
+ * bench/.
  */
 
 /**
@@ -207,11 +204,19 @@
  * gets -EBUSY; a pending signal gives -ERESTARTSYS.
  */
 
+/**
+ * drm_userptr_stat_inc() - count one event
+ * @udev: the device
+ * @stat: the counter
+ *
+ * For comparator topologies; the helper counts its own events.
+ */
 void drm_userptr_stat_inc(struct drm_userptr_device *udev,
 			  enum drm_userptr_stat stat)
 {
 	atomic64_inc(&udev->stats[stat]);
 }
+EXPORT_SYMBOL_NS_GPL(drm_userptr_stat_inc, DRM_USERPTR_TOPOLOGY);
 
 static void drm_userptr_stat_add(struct drm_userptr_device *udev,
 				 enum drm_userptr_stat stat, long n)
@@ -248,21 +253,15 @@ static const struct drm_userptr_topology drm_userptr_object_topology;
 static const struct drm_userptr_topology *
 drm_userptr_topology(const struct drm_userptr_device *udev)
 {
-	switch (udev->backing) {
-	case DRM_USERPTR_BACKING_LEGACY:
-		return &drm_userptr_legacy_topology;
-	case DRM_USERPTR_BACKING_ALIGNED:
-		return &drm_userptr_aligned_topology;
-	default:
-		return &drm_userptr_object_topology;
-	}
+	return udev->topology ?: &drm_userptr_object_topology;
 }
 
 /* Pinned backings hold a pin on every page of a chunk that is not stale. */
 static bool drm_userptr_pins(const struct drm_userptr_device *udev)
 {
-	return udev->backing == DRM_USERPTR_BACKING_PINNED ||
-	       udev->backing == DRM_USERPTR_BACKING_LEGACY;
+	if (udev->topology)
+		return udev->topology->pins;
+	return udev->backing == DRM_USERPTR_BACKING_PINNED;
 }
 
 /**
@@ -281,9 +280,7 @@ int drm_userptr_device_init(struct drm_userptr_device *udev,
 	int i;
 
 	if (backing != DRM_USERPTR_BACKING_PINNED &&
-	    backing != DRM_USERPTR_BACKING_UNPINNED &&
-	    backing != DRM_USERPTR_BACKING_LEGACY &&
-	    backing != DRM_USERPTR_BACKING_ALIGNED)
+	    backing != DRM_USERPTR_BACKING_UNPINNED)
 		return -EINVAL;
 	if (!retry_timeout_ms)
 		return -EINVAL;
@@ -291,8 +288,9 @@ int drm_userptr_device_init(struct drm_userptr_device *udev,
 	mutex_init(&udev->notifier_lock);
 	mutex_init(&udev->objects_lock);
 	INIT_LIST_HEAD(&udev->objects);
-	INIT_LIST_HEAD(&udev->aligned_mms);
 	udev->backing = backing;
+	udev->topology = NULL;
+	udev->topology_private = NULL;
 	udev->retry_timeout_ms = retry_timeout_ms;
 	for (i = 0; i < DRM_USERPTR_STAT_COUNT; i++)
 		atomic64_set(&udev->stats[i], 0);
@@ -328,6 +326,8 @@ void drm_userptr_device_fini(struct drm_userptr_device *udev)
 	WARN(objects || pinned || !list_empty(&udev->objects),
 	     "drm_userptr: device torn down with %lld objects and %lld pinned pages\n",
 	     (long long)objects, (long long)pinned);
+	if (udev->topology && udev->topology->device_fini)
+		udev->topology->device_fini(udev);
 	mutex_destroy(&udev->objects_lock);
 	mutex_destroy(&udev->notifier_lock);
 }
@@ -353,6 +353,166 @@ void drm_userptr_device_stats_show(struct drm_userptr_device *udev,
 		   objects ? 0LL : (long long)pinned);
 }
 EXPORT_SYMBOL_GPL(drm_userptr_device_stats_show);
+
+/**
+ * drm_userptr_device_stat() - read one counter
+ * @udev: the device
+ * @stat: the counter
+ *
+ * Return: its value.
+ */
+s64 drm_userptr_device_stat(struct drm_userptr_device *udev,
+			    enum drm_userptr_stat stat)
+{
+	return atomic64_read(&udev->stats[stat]);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_device_stat);
+
+/**
+ * drm_userptr_device_backing_name() - how the device holds pages, as text
+ * @udev: the device
+ *
+ * Return: "pinned", "unpinned", or a comparator topology's name.
+ */
+const char *drm_userptr_device_backing_name(struct drm_userptr_device *udev)
+{
+	if (udev->topology)
+		return udev->topology->name;
+	return udev->backing == DRM_USERPTR_BACKING_PINNED ? "pinned" : "unpinned";
+}
+EXPORT_SYMBOL_GPL(drm_userptr_device_backing_name);
+
+/**
+ * drm_userptr_device_backing_id() - how the device holds pages, as a number
+ * @udev: the device
+ *
+ * Return: the &enum drm_userptr_backing value, or a comparator topology's
+ * &drm_userptr_topology.id.
+ */
+u32 drm_userptr_device_backing_id(struct drm_userptr_device *udev)
+{
+	return udev->topology ? udev->topology->id : udev->backing;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_device_backing_id);
+
+/**
+ * drm_userptr_device_retry_timeout_ms() - the bound on colliding acquisitions
+ * @udev: the device
+ *
+ * Return: the value given at init, in milliseconds.
+ */
+unsigned int drm_userptr_device_retry_timeout_ms(struct drm_userptr_device *udev)
+{
+	return udev->retry_timeout_ms;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_device_retry_timeout_ms);
+
+/* Comparator topologies registered by the bench module. */
+static LIST_HEAD(drm_userptr_topologies);
+static DEFINE_MUTEX(drm_userptr_topologies_lock);
+
+/**
+ * drm_userptr_topology_register() - offer a comparator topology to drivers
+ * @topo: the topology, with its name, id and owner set
+ *
+ * Return: 0, or -EEXIST if a topology of that name is registered.
+ */
+int drm_userptr_topology_register(struct drm_userptr_topology *topo)
+{
+	const struct drm_userptr_topology *t;
+	int err = 0;
+
+	mutex_lock(&drm_userptr_topologies_lock);
+	list_for_each_entry(t, &drm_userptr_topologies, link)
+		if (!strcmp(t->name, topo->name))
+			err = -EEXIST;
+	if (!err)
+		list_add_tail(&topo->link, &drm_userptr_topologies);
+	mutex_unlock(&drm_userptr_topologies_lock);
+	return err;
+}
+EXPORT_SYMBOL_NS_GPL(drm_userptr_topology_register, DRM_USERPTR_TOPOLOGY);
+
+/**
+ * drm_userptr_topology_unregister() - withdraw a comparator topology
+ * @topo: the topology; no device may use it (each holds a module
+ *	reference on its owner, so the owner's module exit runs after all)
+ */
+void drm_userptr_topology_unregister(struct drm_userptr_topology *topo)
+{
+	mutex_lock(&drm_userptr_topologies_lock);
+	list_del(&topo->link);
+	mutex_unlock(&drm_userptr_topologies_lock);
+}
+EXPORT_SYMBOL_NS_GPL(drm_userptr_topology_unregister, DRM_USERPTR_TOPOLOGY);
+
+/**
+ * drm_userptr_topology_get() - find a comparator topology by name
+ * @name: its &drm_userptr_topology.name
+ *
+ * Takes a reference on the module providing it.
+ *
+ * Return: the topology, or NULL if none of that name is registered.
+ */
+const struct drm_userptr_topology *drm_userptr_topology_get(const char *name)
+{
+	const struct drm_userptr_topology *t, *found = NULL;
+
+	mutex_lock(&drm_userptr_topologies_lock);
+	list_for_each_entry(t, &drm_userptr_topologies, link) {
+		if (!strcmp(t->name, name) && try_module_get(t->owner)) {
+			found = t;
+			break;
+		}
+	}
+	mutex_unlock(&drm_userptr_topologies_lock);
+	return found;
+}
+EXPORT_SYMBOL_NS_GPL(drm_userptr_topology_get, DRM_USERPTR_TOPOLOGY);
+
+/**
+ * drm_userptr_topology_put() - drop the reference of drm_userptr_topology_get()
+ * @topo: the topology, or NULL
+ */
+void drm_userptr_topology_put(const struct drm_userptr_topology *topo)
+{
+	if (topo)
+		module_put(topo->owner);
+}
+EXPORT_SYMBOL_NS_GPL(drm_userptr_topology_put, DRM_USERPTR_TOPOLOGY);
+
+/**
+ * drm_userptr_device_init_topology() - per-device state for a comparator
+ * @udev: the state, embedded in the driver's device
+ * @topo: the topology, from drm_userptr_topology_get()
+ * @retry_timeout_ms: as for drm_userptr_device_init()
+ *
+ * Return: 0; -EINVAL for a zero @retry_timeout_ms; what the topology's
+ * &drm_userptr_topology.device_init returns.
+ */
+int drm_userptr_device_init_topology(struct drm_userptr_device *udev,
+				     const struct drm_userptr_topology *topo,
+				     unsigned int retry_timeout_ms)
+{
+	int err;
+
+	err = drm_userptr_device_init(udev, topo->pins ?
+				      DRM_USERPTR_BACKING_PINNED :
+				      DRM_USERPTR_BACKING_UNPINNED,
+				      retry_timeout_ms);
+	if (err)
+		return err;
+	udev->topology = topo;
+	if (topo->device_init) {
+		err = topo->device_init(udev);
+		if (err) {
+			udev->topology = NULL;
+			drm_userptr_device_fini(udev);
+		}
+	}
+	return err;
+}
+EXPORT_SYMBOL_NS_GPL(drm_userptr_device_init_topology, DRM_USERPTR_TOPOLOGY);
 
 /**
  * drm_userptr_notifier_lock() - take the device's notifier lock
@@ -515,6 +675,7 @@ unsigned long __drm_userptr_mark_stale(struct drm_userptr *up,
 	}
 	return n;
 }
+EXPORT_SYMBOL_NS_GPL(__drm_userptr_mark_stale, DRM_USERPTR_TOPOLOGY);
 
 /**
  * __drm_userptr_drop_pending() - release chunks marked stale
@@ -553,7 +714,15 @@ void __drm_userptr_drop_pending(struct drm_userptr *up)
 		__clear_bit(c, up->unpin);
 	}
 }
+EXPORT_SYMBOL_NS_GPL(__drm_userptr_drop_pending, DRM_USERPTR_TOPOLOGY);
 
+/**
+ * drm_userptr_count_event() - count an invalidation that hit an object
+ * @udev: the device
+ * @event: the mm's reason for it
+ *
+ * For comparator topologies; the helper's callback counts its own.
+ */
 void drm_userptr_count_event(struct drm_userptr_device *udev,
 			     enum mmu_notifier_event event)
 {
@@ -572,6 +741,7 @@ void drm_userptr_count_event(struct drm_userptr_device *udev,
 	if ((unsigned int)event < ARRAY_SIZE(map))
 		drm_userptr_stat_inc(udev, map[event]);
 }
+EXPORT_SYMBOL_NS_GPL(drm_userptr_count_event, DRM_USERPTR_TOPOLOGY);
 
 /*
  * Non-blockable invalidation (the OOM reaper): never sleep. Complete only if
@@ -893,7 +1063,9 @@ EXPORT_SYMBOL_GPL(drm_userptr_fini);
  * @count: number of pages
  * @pages: where to store them
  *
- * Return: 0, or a negative errno with nothing left pinned.
+ * Return: 0; else nothing is left pinned and the errno is pin_user_pages_fast()'s:
+ * -EFAULT for a hole or a mapping without the needed access, -ENOMEM,
+ * -EINTR if killed, -EAGAIN.
  */
 int drm_userptr_pin_range(struct drm_userptr *up, unsigned long first,
 			  unsigned long count, struct page **pages)
@@ -922,6 +1094,7 @@ int drm_userptr_pin_range(struct drm_userptr *up, unsigned long first,
 	drm_userptr_stat_add(up->udev, DRM_USERPTR_STAT_PINNED_PAGES, done);
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(drm_userptr_pin_range, DRM_USERPTR_TOPOLOGY);
 
 /*
  * The device writes through kernel mappings, which set no dirty bit in any
@@ -1092,6 +1265,7 @@ out_free:
 	kvfree(pfns);
 	return ret;
 }
+EXPORT_SYMBOL_NS_GPL(drm_userptr_fault_range, DRM_USERPTR_TOPOLOGY);
 
 /* Release what one acquisition round took, before publication. */
 static void drm_userptr_release(struct drm_userptr *up, struct page **pages,
@@ -1454,12 +1628,6 @@ static const struct drm_userptr_topology drm_userptr_object_topology = {
 	.read_end = drm_userptr_object_read_end,
 	.is_current = drm_userptr_object_is_current,
 };
-
-static void __exit drm_userptr_module_exit(void)
-{
-	drm_userptr_legacy_exit();
-}
-module_exit(drm_userptr_module_exit);
 
 MODULE_DESCRIPTION("DRM GEM userptr helper: interval notifiers with collision-retry");
 MODULE_AUTHOR("The drm-userptr authors");

@@ -24,6 +24,7 @@
 #include <drm/drm_ioctl.h>
 
 #include "drm_userptr_compat.h"
+#include "drm_userptr_topology.h"
 #include "vblit_drm.h"
 #include "vblit_drv.h"
 
@@ -36,7 +37,7 @@
 static char *backing = "pinned";
 module_param(backing, charp, 0444);
 MODULE_PARM_DESC(backing,
-		 "How userptr pages are held: pinned (default), unpinned; comparators for benchmarks only: legacy, aligned");
+		 "How userptr pages are held: pinned (default), unpinned; for benchmarks only, a comparator of drm_userptr_bench: legacy, aligned");
 
 static unsigned int retry_timeout_ms = 1000;
 module_param(retry_timeout_ms, uint, 0444);
@@ -102,8 +103,8 @@ static int vblit_getparam_ioctl(struct drm_device *drm, void *data,
 		args->value = 1;
 		break;
 	case VBLIT_PARAM_USERPTR_BACKING:
-		/* The uapi values are the helper's. */
-		args->value = vdev->udev.backing;
+		/* The uapi values are the helper's and the comparators' ids. */
+		args->value = drm_userptr_device_backing_id(&vdev->udev);
 		break;
 	case VBLIT_PARAM_USERPTR_MAX_SIZE:
 		args->value = DRM_USERPTR_MAX_SIZE;
@@ -112,7 +113,7 @@ static int vblit_getparam_ioctl(struct drm_device *drm, void *data,
 		args->value = vdev->max_hold_ms;
 		break;
 	case VBLIT_PARAM_RETRY_TIMEOUT_MS:
-		args->value = vdev->udev.retry_timeout_ms;
+		args->value = drm_userptr_device_retry_timeout_ms(&vdev->udev);
 		break;
 	default:
 		return -EINVAL;
@@ -149,14 +150,6 @@ static const struct drm_driver vblit_driver = {
 	DRM_USERPTR_COMPAT_PRIME_OPS
 };
 
-/* Values of the backing parameter, indexed by enum drm_userptr_backing. */
-static const char *const vblit_backing_names[] = {
-	[DRM_USERPTR_BACKING_PINNED] = "pinned",
-	[DRM_USERPTR_BACKING_UNPINNED] = "unpinned",
-	[DRM_USERPTR_BACKING_LEGACY] = "legacy",
-	[DRM_USERPTR_BACKING_ALIGNED] = "aligned",
-};
-
 /*
  * debugfs "vblit/stats": one "key: value" line per counter, vblit's then the
  * helper's. Jobs that have run are cleaned up first, so that a reader that
@@ -177,13 +170,15 @@ static int vblit_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "userptr_objects: %ld\n",
 		   atomic_long_read(&vdev->userptr_objects));
 	seq_printf(m, "pinned_pages: %lld\n",
-		   (long long)atomic64_read(&vdev->udev.stats[DRM_USERPTR_STAT_PINNED_PAGES]));
+		   (long long)drm_userptr_device_stat(&vdev->udev,
+						      DRM_USERPTR_STAT_PINNED_PAGES));
 	seq_printf(m, "jobs_submitted: %lld\n", (long long)submitted);
 	seq_printf(m, "jobs_completed: %lld\n", (long long)completed);
 	seq_printf(m, "jobs_in_flight: %lld\n", (long long)(submitted - completed));
 	seq_printf(m, "jobs_held: %lld\n",
 		   (long long)atomic64_read(&vdev->jobs_held));
-	seq_printf(m, "backing: %s\n", vblit_backing_names[vdev->udev.backing]);
+	seq_printf(m, "backing: %s\n",
+		   drm_userptr_device_backing_name(&vdev->udev));
 	drm_userptr_device_stats_show(&vdev->udev, m);
 	return 0;
 }
@@ -220,30 +215,50 @@ static const struct file_operations vblit_invalidate_nonblock_fops = {
 	.llseek = noop_llseek,
 };
 
-static int vblit_backing_parse(const char *arg, enum drm_userptr_backing *out)
-{
-	int i;
+/* A comparator topology of drm_userptr_bench, held while the device lives. */
+static const struct drm_userptr_topology *vblit_topology;
 
-	for (i = 0; i < ARRAY_SIZE(vblit_backing_names); i++) {
-		if (sysfs_streq(arg, vblit_backing_names[i])) {
-			*out = i;
-			return 0;
-		}
+/*
+ * The backing parameter: a production backing, or the name of a comparator
+ * topology registered by drm_userptr_bench (loaded for benchmarks only).
+ */
+static int vblit_userptr_init(struct drm_userptr_device *udev)
+{
+	int ret;
+
+	if (sysfs_streq(backing, "pinned"))
+		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_PINNED,
+					       retry_timeout_ms);
+	if (sysfs_streq(backing, "unpinned"))
+		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_UNPINNED,
+					       retry_timeout_ms);
+	vblit_topology = drm_userptr_topology_get(backing);
+	if (!vblit_topology) {
+		pr_err("vblit: unknown backing \"%s\" (comparators need drm_userptr_bench)\n",
+		       backing);
+		return -EINVAL;
 	}
-	pr_err("vblit: unknown backing \"%s\"\n", arg);
-	return -EINVAL;
+	ret = drm_userptr_device_init_topology(udev, vblit_topology,
+					       retry_timeout_ms);
+	if (ret) {
+		drm_userptr_topology_put(vblit_topology);
+		vblit_topology = NULL;
+	}
+	return ret;
+}
+
+static void vblit_userptr_fini(struct drm_userptr_device *udev)
+{
+	drm_userptr_device_fini(udev);
+	drm_userptr_topology_put(vblit_topology);
+	vblit_topology = NULL;
 }
 
 static int __init vblit_init(void)
 {
-	enum drm_userptr_backing mode;
 	struct platform_device *pdev;
 	struct vblit_device *vdev;
 	int ret;
-
-	ret = vblit_backing_parse(backing, &mode);
-	if (ret)
-		return ret;
 
 	ret = vblit_gem_init();
 	if (ret)
@@ -271,7 +286,7 @@ static int __init vblit_init(void)
 	spin_lock_init(&vdev->fence_lock);
 	spin_lock_init(&vdev->hold_lock);
 
-	ret = drm_userptr_device_init(&vdev->udev, mode, retry_timeout_ms);
+	ret = vblit_userptr_init(&vdev->udev);
 	if (ret)
 		goto out_devres;
 
@@ -295,7 +310,7 @@ static int __init vblit_init(void)
 out_engine:
 	vblit_engine_fini(vdev);
 out_userptr:
-	drm_userptr_device_fini(&vdev->udev);
+	vblit_userptr_fini(&vdev->udev);
 out_devres:
 	devres_release_group(&pdev->dev, NULL);
 out_unregister:
@@ -317,7 +332,7 @@ static void __exit vblit_exit(void)
 	debugfs_remove_recursive(vblit_debugfs);
 	drm_dev_unregister(&vdev->drm);
 	vblit_engine_fini(vdev);
-	drm_userptr_device_fini(&vdev->udev);
+	vblit_userptr_fini(&vdev->udev);
 	devres_release_group(&pdev->dev, NULL);
 	platform_device_unregister(pdev);
 	vblit_gem_fini();
@@ -326,6 +341,7 @@ static void __exit vblit_exit(void)
 module_init(vblit_init);
 module_exit(vblit_exit);
 
+MODULE_IMPORT_NS(DRM_USERPTR_TOPOLOGY);
 MODULE_AUTHOR("The drm-userptr authors");
 MODULE_DESCRIPTION("Virtual render device exercising GEM userptr objects");
 MODULE_LICENSE("Dual MIT/GPL");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Build drm_userptr.ko and vblit.ko for each kernel series, W=1, in
-# build/modules/<series>/ (one source tree, one build tree per kernel).
+# Build drm_userptr.ko, vblit.ko and bench/drm_userptr_bench.ko for each
+# kernel series, W=1, in build/modules/<series>/ (one source tree, one build
+# tree per kernel).
 # Fails on any compiler or modpost warning. Extra make arguments (C=1)
 # come from MODULE_FLAGS.
 set -euo pipefail
@@ -10,12 +11,15 @@ for s in ${KERNELS:-6.12 6.1}; do
 	# shellcheck disable=SC1090
 	. "$top/build/kernels/$s.env"
 	out="$top/build/modules/$s"
-	mkdir -p "$out/drm-userptr"
+	mkdir -p "$out/drm-userptr/bench"
 	ln -sfn "$top/uapi" "$out/uapi"
-	# Mirror the sources as symlinks; drop links to files that are gone.
-	find "$out/drm-userptr" -maxdepth 1 -type l ! -exec test -e {} \; -delete
-	for f in "$top"/drm-userptr/*.[ch] "$top/drm-userptr/Kbuild"; do
-		ln -sfn "$f" "$out/drm-userptr/$(basename "$f")"
+	# Mirror the sources as symlinks (the helper and vblit, and the bench
+	# comparators' module in bench/); drop links to files that are gone.
+	find "$out/drm-userptr" -maxdepth 2 -type l ! -exec test -e {} \; -delete
+	for d in . bench; do
+		for f in "$top/drm-userptr/$d"/*.[ch] "$top/drm-userptr/$d/Kbuild"; do
+			ln -sfn "$f" "$out/drm-userptr/$d/$(basename "$f")"
+		done
 	done
 	echo "[modules] building for $s ($KV)"
 	logf="$out/build.log"

@@ -23,7 +23,7 @@ fi
 rc=0
 echo "[check] checkpatch --strict"
 "$cp_dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
-	-f "$top"/drm-userptr/*.[ch] || rc=1
+	-f "$top"/drm-userptr/*.[ch] "$top"/drm-userptr/bench/*.[ch] || rc=1
 echo "[check] sparse (C=1) and W=1"
 MODULE_FLAGS="C=1" KERNELS="${KERNELS:-6.12 6.1}" "$top/scripts/build-modules.sh" || rc=1
 [ "$rc" = 0 ] && echo "[check] clean"

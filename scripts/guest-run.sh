@@ -55,7 +55,12 @@ for entry in ${PASSES//,/ }; do
 	# VBLIT_OPTS (kernel command line): more vblit parameters, e.g. a
 	# longer max_hold_ms for a slow debug kernel.
 	export VBLIT_MODULE_OPTS="backing=$pass ${VBLIT_OPTS:-}"
-	if ! insmod "$MODDIR/drm_userptr.ko" debug_hooks=1 || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
+	# The benchmark comparators live in a module of their own.
+	bench_ko=()
+	case "$pass" in legacy|aligned) bench_ko=("$MODDIR/bench/drm_userptr_bench.ko") ;; esac
+	if ! insmod "$MODDIR/drm_userptr.ko" debug_hooks=1 ||
+		! { [ ${#bench_ko[@]} = 0 ] || insmod "${bench_ko[0]}"; } ||
+		! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
 		check "vm/$pass/module-load" fail "insmod failed"
 		continue
 	fi
@@ -99,8 +104,9 @@ for entry in ${PASSES//,/ }; do
 		cat /sys/kernel/debug/vblit/stats
 	fi
 	lsmod | grep -q '^vblit ' && ! rmmod vblit && err="vblit busy"
+	lsmod | grep -q '^drm_userptr_bench ' && ! rmmod drm_userptr_bench && err="${err:-} drm_userptr_bench busy"
 	lsmod | grep -q '^drm_userptr ' && ! rmmod drm_userptr && err="${err:-} drm_userptr busy"
-	if lsmod | grep -qE '^(vblit|drm_userptr) '; then
+	if lsmod | grep -qE '^(vblit|drm_userptr|drm_userptr_bench) '; then
 		check "vm/$pass/module-unload" fail "${err:-still loaded}"
 	else
 		check "vm/$pass/module-unload" pass

@@ -58,10 +58,11 @@ extern "C" {
  * @VBLIT_PARAM_HAS_USERPTR: 1 if &DRM_IOCTL_VBLIT_GEM_USERPTR is supported.
  * @VBLIT_PARAM_HAS_USERPTR_PROBE: 1 if %VBLIT_USERPTR_PROBE is supported
  *	(the counterpart of i915's I915_PARAM_HAS_USERPTR_PROBE).
- * @VBLIT_PARAM_USERPTR_BACKING: how userptr pages are held, one of
- *	%VBLIT_USERPTR_BACKING_PINNED, %VBLIT_USERPTR_BACKING_UNPINNED, or, on
- *	a device loaded for benchmarks, the comparators
- *	%VBLIT_USERPTR_BACKING_LEGACY and %VBLIT_USERPTR_BACKING_ALIGNED.
+ * @VBLIT_PARAM_USERPTR_BACKING: how userptr pages are held:
+ *	%VBLIT_USERPTR_BACKING_PINNED or %VBLIT_USERPTR_BACKING_UNPINNED.
+ *	Test-only: a device loaded for benchmarks with a comparator of the
+ *	drm_userptr_bench module reports %VBLIT_USERPTR_BACKING_LEGACY or
+ *	%VBLIT_USERPTR_BACKING_ALIGNED; production never does.
  * @VBLIT_PARAM_USERPTR_MAX_SIZE: largest user_size accepted by
  *	GEM_USERPTR, bytes; larger sizes give -E2BIG.
  * @VBLIT_PARAM_HAS_EXEC: 1 if &DRM_IOCTL_VBLIT_EXEC is supported.
@@ -87,6 +88,7 @@ enum drm_vblit_param {
 
 #define VBLIT_USERPTR_BACKING_PINNED	0
 #define VBLIT_USERPTR_BACKING_UNPINNED	1
+/* Test-only: benchmark comparators, see %VBLIT_PARAM_USERPTR_BACKING. */
 #define VBLIT_USERPTR_BACKING_LEGACY	2
 #define VBLIT_USERPTR_BACKING_ALIGNED	3
 

@@ -13,13 +13,12 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 
-#include "drm_userptr.h"
-#include "drm_userptr_internal.h"
+#include "drm_userptr_bench.h"
 
 /**
  * DOC: Legacy comparator
  *
- * %DRM_USERPTR_BACKING_LEGACY reproduces the design drm_userptr replaces,
+ * The "legacy" topology reproduces the design drm_userptr replaces,
  * so that benchmarks can measure the difference in one run: i915's 2018
  * "Wrap mmu_notifier inside its own rw_semaphore". One classic
  * &struct mmu_notifier per mm, an interval tree of that mm's objects, and
@@ -48,6 +47,11 @@
  * there (our "partial-invalidate-dontneed" subtest hung on it). The writer
  * records itself and a nesting depth, and a nested start on the same task
  * proceeds under the write lock it already holds.
+ *
+ * Locking: the lock it exists to measure, &drm_userptr_legacy_mm.sem, a
+ * per-mm rw_semaphore outside the notifier lock, held for write by the
+ * notifier from invalidate_range_start() to invalidate_range_end() and
+ * taken for read only to sample the mm's invalidation generation.
  */
 
 /**
@@ -79,6 +83,23 @@ struct drm_userptr_legacy_mm {
 	/** @depth: nested invalidations of @writer; @sem held for write. */
 	unsigned int depth;
 };
+
+/**
+ * struct drm_userptr_legacy_obj - an object's place in its mm's tree
+ */
+struct drm_userptr_legacy_obj {
+	/** @it: node in &drm_userptr_legacy_mm.objects. */
+	struct interval_tree_node it;
+	/** @lmm: the mm's shared notifier state. */
+	struct drm_userptr_legacy_mm *lmm;
+	/** @up: the object. */
+	struct drm_userptr *up;
+};
+
+static struct drm_userptr_legacy_obj *legacy_obj(const struct drm_userptr *up)
+{
+	return up->topology_private;
+}
 
 static struct drm_userptr_legacy_mm *to_legacy_mm(struct mmu_notifier *mn)
 {
@@ -129,7 +150,7 @@ static int drm_userptr_legacy_start(struct mmu_notifier *mn,
 	for (it = interval_tree_iter_first(&lmm->objects, range->start,
 					   range->end - 1);
 	     it; it = interval_tree_iter_next(it, range->start, range->end - 1)) {
-		up = container_of(it, struct drm_userptr, it);
+		up = container_of(it, struct drm_userptr_legacy_obj, it)->up;
 		hit = true;
 		drm_userptr_count_event(up->udev, range->event);
 		if (!blockable) {
@@ -198,37 +219,50 @@ static const struct mmu_notifier_ops drm_userptr_legacy_ops = {
 
 static int drm_userptr_legacy_init(struct drm_userptr *up)
 {
+	struct drm_userptr_legacy_obj *lo;
 	struct mmu_notifier *mn;
 
+	lo = kzalloc(sizeof(*lo), GFP_KERNEL);
+	if (!lo)
+		return -ENOMEM;
 	mn = mmu_notifier_get(&drm_userptr_legacy_ops, up->mm);
-	if (IS_ERR(mn))
+	if (IS_ERR(mn)) {
+		kfree(lo);
 		return PTR_ERR(mn);
-	up->lmm = to_legacy_mm(mn);
-	up->it.start = up->start;
-	up->it.last = up->start + (up->npages << PAGE_SHIFT) - 1;
+	}
+	lo->lmm = to_legacy_mm(mn);
+	lo->up = up;
+	lo->it.start = up->start;
+	lo->it.last = up->start + (up->npages << PAGE_SHIFT) - 1;
+	up->topology_private = lo;
 
-	down_write(&up->lmm->sem);
-	up->lmm->udev = up->udev;
-	interval_tree_insert(&up->it, &up->lmm->objects);
-	up_write(&up->lmm->sem);
+	down_write(&lo->lmm->sem);
+	lo->lmm->udev = up->udev;
+	interval_tree_insert(&lo->it, &lo->lmm->objects);
+	up_write(&lo->lmm->sem);
 	return 0;
 }
 
 static void drm_userptr_legacy_fini(struct drm_userptr *up)
 {
-	down_write(&up->lmm->sem);
-	interval_tree_remove(&up->it, &up->lmm->objects);
-	up_write(&up->lmm->sem);
-	mmu_notifier_put(&up->lmm->mn);
-	up->lmm = NULL;
+	struct drm_userptr_legacy_obj *lo = legacy_obj(up);
+
+	down_write(&lo->lmm->sem);
+	interval_tree_remove(&lo->it, &lo->lmm->objects);
+	up_write(&lo->lmm->sem);
+	mmu_notifier_put(&lo->lmm->mn);
+	up->topology_private = NULL;
+	kfree(lo);
 }
 
 static int drm_userptr_legacy_read_begin(struct drm_userptr *up, void **cookie)
 {
-	if (down_read_killable(&up->lmm->sem))
+	struct drm_userptr_legacy_mm *lmm = legacy_obj(up)->lmm;
+
+	if (down_read_killable(&lmm->sem))
 		return -EINTR;
-	*cookie = (void *)up->lmm->gen;
-	up_read(&up->lmm->sem);
+	*cookie = (void *)lmm->gen;
+	up_read(&lmm->sem);
 	return 0;
 }
 
@@ -242,7 +276,7 @@ static int drm_userptr_legacy_acquire(struct drm_userptr *up, void *cookie,
 /* Any invalidation of the mm since read_begin is a collision. */
 static bool drm_userptr_legacy_read_retry(struct drm_userptr *up, void *cookie)
 {
-	return up->lmm->gen != (unsigned long)cookie;
+	return legacy_obj(up)->lmm->gen != (unsigned long)cookie;
 }
 
 static void drm_userptr_legacy_commit(struct drm_userptr *up, void *cookie)
@@ -259,7 +293,10 @@ static bool drm_userptr_legacy_is_current(struct drm_userptr *up)
 	return true;
 }
 
-const struct drm_userptr_topology drm_userptr_legacy_topology = {
+struct drm_userptr_topology drm_userptr_legacy_topology = {
+	.name = "legacy",
+	.id = DRM_USERPTR_BENCH_LEGACY,
+	.pins = true,
 	.init = drm_userptr_legacy_init,
 	.fini = drm_userptr_legacy_fini,
 	.read_begin = drm_userptr_legacy_read_begin,
@@ -269,9 +306,3 @@ const struct drm_userptr_topology drm_userptr_legacy_topology = {
 	.read_end = drm_userptr_legacy_read_end,
 	.is_current = drm_userptr_legacy_is_current,
 };
-
-/* Called at module exit: wait for notifiers freed after an SRCU grace. */
-void drm_userptr_legacy_exit(void)
-{
-	mmu_notifier_synchronize();
-}
