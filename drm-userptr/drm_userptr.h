@@ -121,9 +121,9 @@ struct drm_userptr_device {
 	 * see drm_userptr_topology.h; fixed at init.
 	 */
 	const struct drm_userptr_topology *topology;
-	/** @topology_private: the comparator's per-device state. */
+	/** @topology_private: the comparator's per-device state; its own. */
 	void *topology_private;
-	/** @retry_timeout_ms: bound on colliding acquisitions (-EBUSY). */
+	/** @retry_timeout_ms: bound on colliding acquisitions; fixed at init. */
 	unsigned int retry_timeout_ms;
 	/** @stats: counters, see &enum drm_userptr_stat. */
 	atomic64_t stats[DRM_USERPTR_STAT_COUNT];
@@ -142,26 +142,35 @@ struct drm_userptr_topology;
  * struct drm_userptr - user memory backing one GEM object
  *
  * Embed it in the driver's GEM object. Members are private to the helper.
+ * Those marked "fixed at init" are written by drm_userptr_init() only and
+ * read without a lock; the page state below them is guarded by the
+ * device's notifier lock (DOC: Locking).
  */
 struct drm_userptr {
-	/** @notifier: the object's interval notifier (per-object backings). */
+	/**
+	 * @notifier: the object's interval notifier (unless a comparator
+	 * topology is used); inserted at init, removed at fini.
+	 */
 	struct mmu_interval_notifier notifier;
-	/** @udev: the device; its notifier lock guards the page state. */
+	/**
+	 * @udev: the device; its notifier lock guards the page state.
+	 * Fixed at init.
+	 */
 	struct drm_userptr_device *udev;
-	/** @resv: the object's reservation object, waited on invalidation. */
+	/** @resv: reservation object, waited on invalidation. Fixed at init. */
 	struct dma_resv *resv;
 	/**
 	 * @mm: the creator's mm (kept alive by the notifier); jobs submitted
-	 * from any other mm fail with -EFAULT.
+	 * from any other mm fail with -EFAULT. Fixed at init.
 	 */
 	struct mm_struct *mm;
-	/** @start: user address of the first byte. */
+	/** @start: user address of the first byte. Fixed at init. */
 	unsigned long start;
-	/** @npages: number of pages. */
+	/** @npages: number of pages. Fixed at init. */
 	unsigned long npages;
-	/** @nchunks: number of chunks of %DRM_USERPTR_CHUNK_PAGES pages. */
+	/** @nchunks: chunks of %DRM_USERPTR_CHUNK_PAGES pages. Fixed at init. */
 	unsigned long nchunks;
-	/** @flags: DRM_USERPTR_READ_ONLY or 0. */
+	/** @flags: DRM_USERPTR_READ_ONLY or 0. Fixed at init. */
 	u32 flags;
 	/**
 	 * @hit_owner: an acquisition round owns @hit. Notifier lock held.
