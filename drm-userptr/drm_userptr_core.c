@@ -101,6 +101,14 @@
  * a module of their own (bench/); they register a &struct
  * drm_userptr_topology (drm_userptr_topology.h) and share the page state
  * and the acquisition loop below. Nothing here refers to them.
+ *
+ * The file follows an object's life: device state and counters; create
+ * (drm_userptr_init() checks the request and inserts the notifier);
+ * validate (drm_userptr_validate() runs collision-retry rounds: begin,
+ * acquire with no lock held, publish under the notifier lock); submit
+ * (drm_userptr_is_current() under the notifier lock); invalidate (the
+ * notifier's callback marks chunks stale, waits for the device, releases);
+ * teardown (drm_userptr_fini()).
  */
 
 /**
@@ -189,7 +197,27 @@
  * the round that no callback touched are published (their pages are as
  * valid as after a clean round: any invalidation of them since the round
  * began would have left its mark) and only the touched ones are acquired
- * again. The sequence is committed by a clean round only, so the object is
+ * again. One round owns the bitmap at a time; the rounds of other threads
+ * validating the same object meanwhile publish only when clean. A chunk
+ * such a round published is no longer stale, and the owner releases its
+ * own pages of that chunk instead of overwriting the published ones::
+ *
+ *	round (owns hit)                  callback (invalidates chunk 1)
+ *	lock; hit = {}; unlock
+ *	seq = mmu_interval_read_begin()
+ *	lock; snap = stale = {0,1,2}; unlock
+ *	acquire chunks 0, 1, 2
+ *	                                  lock
+ *	                                  mmu_interval_set_seq()
+ *	                                  stale |= {1}; hit |= {1}
+ *	                                  unlock; wait for fences; drop pins
+ *	lock
+ *	mmu_interval_read_retry(seq) -> true
+ *	for c in snap: c in hit or not in stale?
+ *	  1: release ours    0, 2: publish, stale &= ~{0,2}
+ *	unlock
+ *	next round: snap = stale = {1}
+ * The sequence is committed by a clean round only, so the object is
  * current only once one round saw no collision at all. A large object
  * under a steady stream of invalidations (NUMA balancing scans it in
  * 2 MiB steps; a THP split or a migration its own acquisition caused)
@@ -203,6 +231,9 @@
  * keeps colliding for longer than &drm_userptr_device.retry_timeout_ms
  * gets -EBUSY; a pending signal gives -ERESTARTSYS.
  */
+
+/* ---------------------------------------------------------------------- */
+/* Device state and counters                                              */
 
 /**
  * drm_userptr_stat_inc() - count one event
@@ -247,22 +278,6 @@ static const char *const drm_userptr_stat_names[DRM_USERPTR_STAT_COUNT] = {
 	[DRM_USERPTR_STAT_INV_MISSED] = "inv_missed",
 	[DRM_USERPTR_STAT_KEPT_CHUNKS] = "kept_chunks",
 };
-
-static const struct drm_userptr_topology drm_userptr_object_topology;
-
-static const struct drm_userptr_topology *
-drm_userptr_topology(const struct drm_userptr_device *udev)
-{
-	return udev->topology ?: &drm_userptr_object_topology;
-}
-
-/* Pinned backings hold a pin on every page of a chunk that is not stale. */
-static bool drm_userptr_pins(const struct drm_userptr_device *udev)
-{
-	if (udev->topology)
-		return udev->topology->pins;
-	return udev->backing == DRM_USERPTR_BACKING_PINNED;
-}
 
 /**
  * drm_userptr_device_init() - initialise the per-device userptr state
@@ -514,83 +529,16 @@ int drm_userptr_device_init_topology(struct drm_userptr_device *udev,
 }
 EXPORT_SYMBOL_NS_GPL(drm_userptr_device_init_topology, DRM_USERPTR_TOPOLOGY);
 
-/**
- * drm_userptr_notifier_lock() - take the device's notifier lock
- * @udev: the device
- *
- * Between this and drm_userptr_notifier_unlock() a driver checks
- * drm_userptr_is_current() and publishes its job's fences. Nothing in
- * between may allocate with GFP_KERNEL, take a page lock or wait.
- */
-void drm_userptr_notifier_lock(struct drm_userptr_device *udev)
-{
-	mutex_lock(&udev->notifier_lock);
-}
-EXPORT_SYMBOL_GPL(drm_userptr_notifier_lock);
+/* ---------------------------------------------------------------------- */
+/* Pages and chunks                                                       */
 
-/**
- * drm_userptr_notifier_unlock() - release the device's notifier lock
- * @udev: the device
- */
-void drm_userptr_notifier_unlock(struct drm_userptr_device *udev)
+/* Pinned backings hold a pin on every page of a chunk that is not stale. */
+static bool drm_userptr_pins(const struct drm_userptr_device *udev)
 {
-	mutex_unlock(&udev->notifier_lock);
+	if (udev->topology)
+		return udev->topology->pins;
+	return udev->backing == DRM_USERPTR_BACKING_PINNED;
 }
-EXPORT_SYMBOL_GPL(drm_userptr_notifier_unlock);
-
-/* Caller holds the notifier lock. */
-static bool __drm_userptr_is_current(struct drm_userptr *up)
-{
-	lockdep_assert_held(&up->udev->notifier_lock);
-	return up->pages && bitmap_empty(up->stale, up->nchunks) &&
-	       drm_userptr_topology(up->udev)->is_current(up);
-}
-
-/**
- * drm_userptr_is_current() - check that the published pages are still valid
- * @up: the object
- *
- * Must be called with the notifier lock held; if it returns true, fences
- * added to the object's reservation before the lock is dropped are waited
- * for by any later invalidation before the pages are released.
- *
- * Return: true if the pages published by drm_userptr_validate() are still
- * those of the CPU page tables, false if the caller must validate again.
- */
-bool drm_userptr_is_current(struct drm_userptr *up)
-{
-	return __drm_userptr_is_current(up);
-}
-EXPORT_SYMBOL_GPL(drm_userptr_is_current);
-
-/**
- * drm_userptr_page() - a page of the object, for device access
- * @up: the object
- * @idx: page index, below the object's page count
- *
- * Only valid while a fence published under the notifier lock after a
- * successful drm_userptr_is_current() is unsignaled: no page can be
- * released, nor an entry rewritten, before every such fence signaled.
- *
- * Return: the page.
- */
-struct page *drm_userptr_page(struct drm_userptr *up, unsigned long idx)
-{
-	return up->pages[idx];
-}
-EXPORT_SYMBOL_GPL(drm_userptr_page);
-
-/**
- * drm_userptr_deadline() - the deadline for one submission's retries
- * @udev: the device
- *
- * Return: a jiffies value to pass to drm_userptr_validate().
- */
-unsigned long drm_userptr_deadline(struct drm_userptr_device *udev)
-{
-	return jiffies + msecs_to_jiffies(udev->retry_timeout_ms);
-}
-EXPORT_SYMBOL_GPL(drm_userptr_deadline);
 
 static bool drm_userptr_writable(const struct drm_userptr *up)
 {
@@ -639,248 +587,10 @@ static void drm_userptr_unpin(struct drm_userptr *up, struct page **pages,
 			     -(long)count);
 }
 
-/**
- * __drm_userptr_mark_stale() - mark the chunks an invalidation covers
- * @up: the object
- * @start: first byte of the invalidated range
- * @end: end of the range (exclusive)
- *
- * Notifier lock held. Chunks that held pins are queued in &drm_userptr.unpin
- * for __drm_userptr_drop_pending(), called once the device is idle. Every
- * covered chunk, stale already or not, is recorded in &drm_userptr.hit for
- * the acquisition that may be running.
- *
- * Return: the number of chunks that were current and are now stale.
- */
-unsigned long __drm_userptr_mark_stale(struct drm_userptr *up,
-				       unsigned long start, unsigned long end)
-{
-	unsigned long first, last, c, n = 0;
+/* ---------------------------------------------------------------------- */
+/* Create: check the request, insert the notifier                         */
 
-	lockdep_assert_held(&up->udev->notifier_lock);
-	start = max(start, up->start);
-	end = min(end, up->start + (up->npages << PAGE_SHIFT));
-	if (start >= end)
-		return 0;
-	first = ((start - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
-	last = ((end - 1 - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
-	bitmap_set(up->hit, first, last - first + 1);
-	for (c = first; c <= last; c++) {
-		if (test_and_set_bit(c, up->stale))
-			continue;
-		n++;
-		if (up->pages &&
-		    (drm_userptr_pins(up->udev) || drm_userptr_writable(up)))
-			__set_bit(c, up->unpin);
-	}
-	return n;
-}
-EXPORT_SYMBOL_NS_GPL(__drm_userptr_mark_stale, DRM_USERPTR_TOPOLOGY);
-
-/**
- * __drm_userptr_drop_pending() - release chunks marked stale
- * @up: the object; the device must be idle on it
- *
- * Pinned backings: mark the pages dirty and drop the pins. Unpinned
- * backings hold no reference, but what the device wrote must still be
- * dirty before the mm looks at the pages: the callback runs before they
- * are unmapped, so a lazily-freed (MADV_FREE) anonymous page or a clean
- * shmem page the device wrote is not discarded as clean by reclaim. Only
- * anonymous (lazily-freed ones are no longer swap-backed) and swap-backed
- * pages are marked here, whose dirtying needs no folio lock.
- *
- * Notifier lock held; never sleeps and never takes a folio lock.
- */
-void __drm_userptr_drop_pending(struct drm_userptr *up)
-{
-	bool pins = drm_userptr_pins(up->udev);
-	struct folio *folio;
-	unsigned long c, i;
-
-	lockdep_assert_held(&up->udev->notifier_lock);
-	for_each_set_bit(c, up->unpin, up->nchunks) {
-		if (pins) {
-			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
-					  drm_userptr_chunk_pages(up, c), false);
-		} else {
-			for (i = 0; i < drm_userptr_chunk_pages(up, c); i++) {
-				folio = page_folio(up->pages[drm_userptr_chunk_first(c) + i]);
-				if ((folio_test_anon(folio) ||
-				     folio_test_swapbacked(folio)) &&
-				    !folio_test_dirty(folio))
-					folio_mark_dirty(folio);
-			}
-		}
-		__clear_bit(c, up->unpin);
-	}
-}
-EXPORT_SYMBOL_NS_GPL(__drm_userptr_drop_pending, DRM_USERPTR_TOPOLOGY);
-
-/**
- * drm_userptr_count_event() - count an invalidation that hit an object
- * @udev: the device
- * @event: the mm's reason for it
- *
- * For comparator topologies; the helper's callback counts its own.
- */
-void drm_userptr_count_event(struct drm_userptr_device *udev,
-			     enum mmu_notifier_event event)
-{
-	static const enum drm_userptr_stat map[] = {
-		[MMU_NOTIFY_UNMAP] = DRM_USERPTR_STAT_INV_UNMAP,
-		[MMU_NOTIFY_CLEAR] = DRM_USERPTR_STAT_INV_CLEAR,
-		[MMU_NOTIFY_PROTECTION_VMA] = DRM_USERPTR_STAT_INV_PROTECTION,
-		[MMU_NOTIFY_PROTECTION_PAGE] = DRM_USERPTR_STAT_INV_PROTECTION,
-		[MMU_NOTIFY_SOFT_DIRTY] = DRM_USERPTR_STAT_INV_SOFT_DIRTY,
-		[MMU_NOTIFY_RELEASE] = DRM_USERPTR_STAT_INV_RELEASE,
-		[MMU_NOTIFY_MIGRATE] = DRM_USERPTR_STAT_INV_MIGRATE,
-		[MMU_NOTIFY_EXCLUSIVE] = DRM_USERPTR_STAT_INV_EXCLUSIVE,
-	};
-
-	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_INVALIDATIONS);
-	if ((unsigned int)event < ARRAY_SIZE(map))
-		drm_userptr_stat_inc(udev, map[event]);
-}
-EXPORT_SYMBOL_NS_GPL(drm_userptr_count_event, DRM_USERPTR_TOPOLOGY);
-
-/*
- * Non-blockable invalidation (the OOM reaper): never sleep. Complete only if
- * the lock is free and the device is idle on the object; otherwise refuse,
- * which the mm allows exactly because the range is not blockable: the
- * reaper then leaves this range alone and retries later, and the pages stay
- * valid for the device until then. @mni is the notifier whose sequence to
- * move, NULL from the debug hook (marking the chunks stale is enough there:
- * the object is current only with no stale chunk).
- */
-static bool drm_userptr_invalidate_nonblock(struct drm_userptr *up,
-					    struct mmu_interval_notifier *mni,
-					    unsigned long cur_seq,
-					    unsigned long start,
-					    unsigned long end)
-{
-	struct drm_userptr_device *udev = up->udev;
-
-	if (!mutex_trylock(&udev->notifier_lock))
-		goto refuse;
-	if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
-		mutex_unlock(&udev->notifier_lock);
-		goto refuse;
-	}
-	if (mni)
-		mmu_interval_set_seq(mni, cur_seq);
-	__drm_userptr_mark_stale(up, start, end);
-	__drm_userptr_drop_pending(up);
-	mutex_unlock(&udev->notifier_lock);
-	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_NONBLOCK_OK);
-	return true;
-
-refuse:
-	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_NONBLOCK_REFUSED);
-	return false;
-}
-
-static bool drm_userptr_debug_hooks;
-module_param_named(debug_hooks, drm_userptr_debug_hooks, bool, 0600);
-MODULE_PARM_DESC(debug_hooks,
-		 "Enable test-only hooks, e.g. forced non-blockable invalidations (default: false)");
-
-/**
- * drm_userptr_debug_invalidate_nonblock() - test hook: non-blockable invalidation
- * @udev: the device
- * @mm: the mm whose objects to consider
- * @addr: a user address; every object of @mm covering it is invalidated
- *
- * Delivers to each object the same decision the OOM reaper's non-blockable
- * invalidation gets (complete if the notifier lock is free and the device
- * idle, else refuse), so that both outcomes can be tested exactly. Only
- * with the drm_userptr module parameter debug_hooks set; not a stable
- * interface.
- *
- * Return: the number of objects invalidated (0 or more); -EPERM without
- * debug_hooks; -ENOENT if no object covers @addr; -EBUSY if any object
- * refused; -EINTR if interrupted waiting for the objects lock.
- */
-int drm_userptr_debug_invalidate_nonblock(struct drm_userptr_device *udev,
-					  struct mm_struct *mm,
-					  unsigned long addr)
-{
-	struct drm_userptr *up;
-	int done = 0, refused = 0;
-
-	if (!drm_userptr_debug_hooks)
-		return -EPERM;
-	if (mutex_lock_interruptible(&udev->objects_lock))
-		return -EINTR;
-	list_for_each_entry(up, &udev->objects, link) {
-		unsigned long end = up->start + (up->npages << PAGE_SHIFT);
-
-		if (up->mm != mm || addr < up->start || addr >= end)
-			continue;
-		if (drm_userptr_invalidate_nonblock(up, NULL, 0, up->start, end))
-			done++;
-		else
-			refused++;
-	}
-	mutex_unlock(&udev->objects_lock);
-	if (refused)
-		return -EBUSY;
-	return done ? done : -ENOENT;
-}
-EXPORT_SYMBOL_GPL(drm_userptr_debug_invalidate_nonblock);
-
-static bool drm_userptr_invalidate(struct mmu_interval_notifier *mni,
-				   const struct mmu_notifier_range *range,
-				   unsigned long cur_seq)
-{
-	struct drm_userptr *up = container_of(mni, struct drm_userptr, notifier);
-	struct drm_userptr_device *udev = up->udev;
-	bool blockable = mmu_notifier_range_blockable(range);
-	long ret;
-
-	trace_drm_userptr_invalidate(up, range->start, range->end,
-				     range->event, blockable);
-	drm_userptr_count_event(udev, range->event);
-
-	if (!blockable)
-		return drm_userptr_invalidate_nonblock(up, mni, cur_seq,
-						       range->start, range->end);
-
-	might_sleep();
-	mutex_lock(&udev->notifier_lock);
-	mmu_interval_set_seq(mni, cur_seq);
-	__drm_userptr_mark_stale(up, range->start, range->end);
-	mutex_unlock(&udev->notifier_lock);
-
-	/*
-	 * From here no new job can be published on the object (its check
-	 * under the lock fails), so waiting for the fences already there is
-	 * waiting for the device to be done with the pages. Jobs signal
-	 * without allocating or taking page locks, so this cannot wait on
-	 * reclaim.
-	 */
-	if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
-		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_INV_WAITS);
-		ret = dma_resv_wait_timeout(up->resv, DMA_RESV_USAGE_BOOKKEEP,
-					    false, MAX_SCHEDULE_TIMEOUT);
-		if (ret <= 0)
-			pr_err_ratelimited("drm_userptr: fence wait failed: %ld\n",
-					   ret);
-	}
-
-	/*
-	 * Entries of stale chunks are rewritten only by a validation that
-	 * passed mmu_interval_read_begin(), which waits for this callback to
-	 * return: the pending pins are still ours to drop.
-	 */
-	mutex_lock(&udev->notifier_lock);
-	__drm_userptr_drop_pending(up);
-	mutex_unlock(&udev->notifier_lock);
-	return true;
-}
-
-static const struct mmu_interval_notifier_ops drm_userptr_notifier_ops = {
-	.invalidate = drm_userptr_invalidate,
-};
+static const struct mmu_interval_notifier_ops drm_userptr_notifier_ops;
 
 /* Walk the VMAs of the range: every byte must be ordinary memory. */
 static int drm_userptr_probe(struct mm_struct *mm, unsigned long start,
@@ -1009,7 +719,12 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 	up->hit = up->unpin + longs;
 	bitmap_fill(up->stale, up->nchunks);
 
-	err = drm_userptr_topology(udev)->init(up);
+	if (udev->topology)
+		err = udev->topology->init(up);
+	else
+		err = mmu_interval_notifier_insert(&up->notifier, mm, up->start,
+						   user_size,
+						   &drm_userptr_notifier_ops);
 	if (err)
 		goto err_free;
 
@@ -1025,36 +740,8 @@ err_free:
 }
 EXPORT_SYMBOL_GPL(drm_userptr_init);
 
-/**
- * drm_userptr_fini() - stop tracking and release the pages
- * @up: the object; the device must be done with it (no unsignaled fence)
- *
- * Removes the object's notifier, which waits for a running invalidation of
- * the range, then drops the pins. Must not be called under the notifier
- * lock or from an invalidation callback.
- */
-void drm_userptr_fini(struct drm_userptr *up)
-{
-	struct drm_userptr_device *udev = up->udev;
-	unsigned long c;
-
-	might_sleep();
-	lockdep_assert_not_held(&udev->notifier_lock);
-
-	mutex_lock(&udev->objects_lock);
-	list_del(&up->link);
-	mutex_unlock(&udev->objects_lock);
-
-	drm_userptr_topology(udev)->fini(up);
-	if (up->pages && drm_userptr_pins(udev)) {
-		for_each_clear_bit(c, up->stale, up->nchunks)
-			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
-					  drm_userptr_chunk_pages(up, c), true);
-	}
-	drm_userptr_free_state(up);
-	atomic64_dec(&udev->stats[DRM_USERPTR_STAT_OBJECTS]);
-}
-EXPORT_SYMBOL_GPL(drm_userptr_fini);
+/* ---------------------------------------------------------------------- */
+/* Validate: acquire the pages in collision-retry rounds                  */
 
 /**
  * drm_userptr_pin_range() - pin pages [first, first + count) of the object
@@ -1267,6 +954,126 @@ out_free:
 }
 EXPORT_SYMBOL_NS_GPL(drm_userptr_fault_range, DRM_USERPTR_TOPOLOGY);
 
+/**
+ * struct drm_userptr_round - the state of one validation's rounds
+ *
+ * One validation runs rounds until one ends with the object current; the
+ * buffers are kept from one round to the next.
+ */
+struct drm_userptr_round {
+	/** @snap: the chunks this round acquires, stale at its start. */
+	unsigned long *snap;
+	/** @pages: the pages it acquired, packed in chunk order. */
+	struct page **pages;
+	/** @cap: capacity of @pages. */
+	unsigned long cap;
+	/** @acquired: pages in @pages not yet published or released. */
+	unsigned long acquired;
+	/** @seq: from mmu_interval_read_begin() on the object's notifier. */
+	unsigned long seq;
+	/** @cookie: a comparator topology's instead of @seq. */
+	void *cookie;
+	/** @reading: between read_begin and read_end. */
+	bool reading;
+	/** @owner: this round owns &drm_userptr.hit. */
+	bool owner;
+	/** @retries: rounds of this validation that collided so far. */
+	unsigned int retries;
+};
+
+/**
+ * enum drm_userptr_outcome - how a round ended
+ * @DRM_USERPTR_ROUND_DONE: the object's pages are current.
+ * @DRM_USERPTR_ROUND_AGAIN: it collided with an invalidation: go again.
+ * @DRM_USERPTR_ROUND_FAILED: an error; nothing of the round is kept.
+ * @DRM_USERPTR_ROUND_TIMED_OUT: rounds kept colliding past the deadline.
+ */
+enum drm_userptr_outcome {
+	DRM_USERPTR_ROUND_DONE,
+	DRM_USERPTR_ROUND_AGAIN,
+	DRM_USERPTR_ROUND_FAILED,
+	DRM_USERPTR_ROUND_TIMED_OUT,
+};
+
+/*
+ * The steps of a round that depend on how the object's range is watched:
+ * by its own interval notifier (the helper's design, called directly) or,
+ * for benchmark comparators, by a topology's callbacks.
+ */
+static int drm_userptr_read_begin(struct drm_userptr *up,
+				  struct drm_userptr_round *r)
+{
+	const struct drm_userptr_topology *topo = up->udev->topology;
+	int err = 0;
+
+	if (topo)
+		err = topo->read_begin(up, &r->cookie);
+	else
+		r->seq = mmu_interval_read_begin(&up->notifier);
+	r->reading = !err;
+	return err;
+}
+
+static int drm_userptr_acquire(struct drm_userptr *up,
+			       struct drm_userptr_round *r, unsigned long first,
+			       unsigned long count, struct page **pages)
+{
+	const struct drm_userptr_topology *topo = up->udev->topology;
+
+	if (topo)
+		return topo->acquire(up, r->cookie, first, count, pages);
+	if (up->udev->backing == DRM_USERPTR_BACKING_PINNED)
+		return drm_userptr_pin_range(up, first, count, pages);
+	return drm_userptr_fault_range(up, &up->notifier, r->seq, first, count,
+				       pages);
+}
+
+/* Notifier lock held: has an invalidation begun since read_begin? */
+static bool drm_userptr_read_retry(struct drm_userptr *up,
+				   struct drm_userptr_round *r)
+{
+	const struct drm_userptr_topology *topo = up->udev->topology;
+
+	if (topo)
+		return topo->read_retry(up, r->cookie);
+	return mmu_interval_read_retry(&up->notifier, r->seq);
+}
+
+/* Notifier lock held: the round's sequence becomes the published one. */
+static void drm_userptr_commit(struct drm_userptr *up,
+			       struct drm_userptr_round *r)
+{
+	const struct drm_userptr_topology *topo = up->udev->topology;
+
+	if (topo)
+		topo->commit(up, r->cookie);
+	else
+		up->seq = r->seq;
+}
+
+static void drm_userptr_read_end(struct drm_userptr *up,
+				 struct drm_userptr_round *r)
+{
+	const struct drm_userptr_topology *topo = up->udev->topology;
+
+	if (r->reading && topo)
+		topo->read_end(up, r->cookie);
+	r->reading = false;
+}
+
+/* Notifier lock held: are the published pages those of the page tables? */
+static bool __drm_userptr_is_current(struct drm_userptr *up)
+{
+	const struct drm_userptr_topology *topo = up->udev->topology;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	if (!up->pages || !bitmap_empty(up->stale, up->nchunks))
+		return false;
+	if (topo)
+		return topo->is_current(up);
+	return !mmu_interval_read_retry(&up->notifier, up->seq);
+}
+
 /* Release what one acquisition round took, before publication. */
 static void drm_userptr_release(struct drm_userptr *up, struct page **pages,
 				unsigned long count)
@@ -1275,41 +1082,101 @@ static void drm_userptr_release(struct drm_userptr *up, struct page **pages,
 		drm_userptr_unpin(up, pages, count, true);
 }
 
+static unsigned long drm_userptr_snap_pages(const struct drm_userptr *up,
+					    const unsigned long *snap)
+{
+	unsigned long n = bitmap_weight(snap, up->nchunks) *
+			  DRM_USERPTR_CHUNK_PAGES;
+
+	/* The last chunk may be short. */
+	if (test_bit(up->nchunks - 1, snap))
+		n -= DRM_USERPTR_CHUNK_PAGES -
+		     drm_userptr_chunk_pages(up, up->nchunks - 1);
+	return n;
+}
+
 /*
- * Acquire every chunk set in @snap, packed into @pages in chunk order.
- * Runs of consecutive chunks go to the topology in one call. On -EBUSY
- * (hmm_range_fault() saw the sequence move) what was acquired is kept and
- * the chunks not reached are cleared from @snap; on any other error
+ * Start a round: own &drm_userptr.hit if no other round does, then take the
+ * sequence and snapshot the stale chunks. Ownership comes first: an
+ * invalidation that marked chunks earlier has finished by the time
+ * read_begin returns, any later one is recorded.
+ */
+static int drm_userptr_round_begin(struct drm_userptr *up,
+				   struct drm_userptr_round *r)
+{
+	struct drm_userptr_device *udev = up->udev;
+	unsigned long count;
+	int err;
+
+	mutex_lock(&udev->notifier_lock);
+	r->owner = !up->hit_owner;
+	if (r->owner) {
+		up->hit_owner = true;
+		bitmap_zero(up->hit, up->nchunks);
+	}
+	mutex_unlock(&udev->notifier_lock);
+
+	err = drm_userptr_read_begin(up, r);
+	if (err)
+		return err;
+	mutex_lock(&udev->notifier_lock);
+	bitmap_copy(r->snap, up->stale, up->nchunks);
+	mutex_unlock(&udev->notifier_lock);
+
+	count = drm_userptr_snap_pages(up, r->snap);
+	if (count > r->cap) {
+		kvfree(r->pages);
+		r->pages = kvmalloc_array(count, sizeof(*r->pages), GFP_KERNEL);
+		r->cap = r->pages ? count : 0;
+		if (!r->pages)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* End of a round, notifier lock held: give &drm_userptr.hit back. */
+static void drm_userptr_round_end(struct drm_userptr *up,
+				  struct drm_userptr_round *r)
+{
+	lockdep_assert_held(&up->udev->notifier_lock);
+	if (r->owner)
+		up->hit_owner = false;
+	r->owner = false;
+}
+
+/*
+ * Acquire every chunk of the snapshot, packed into the round's pages in
+ * chunk order, runs of consecutive chunks in one call of at most a batch.
+ * On -EBUSY (hmm_range_fault() saw the sequence move) what was acquired is
+ * kept and the chunks not reached leave the snapshot; on any other error
  * nothing is kept.
  */
-static int drm_userptr_acquire_stale(struct drm_userptr *up, void *cookie,
-				     unsigned long *snap,
-				     struct page **pages,
-				     unsigned long *acquired)
+static int drm_userptr_acquire_stale(struct drm_userptr *up,
+				     struct drm_userptr_round *r)
 {
-	const struct drm_userptr_topology *topo = drm_userptr_topology(up->udev);
 	unsigned long rs, re, first, count;
 	int err;
 
-	*acquired = 0;
-	for (rs = find_first_bit(snap, up->nchunks); rs < up->nchunks;
-	     rs = find_next_bit(snap, up->nchunks, re)) {
+	r->acquired = 0;
+	for (rs = find_first_bit(r->snap, up->nchunks); rs < up->nchunks;
+	     rs = find_next_bit(r->snap, up->nchunks, re)) {
 		/* Bounded batches: a collision costs at most one of them. */
-		re = min(find_next_zero_bit(snap, up->nchunks, rs + 1),
+		re = min(find_next_zero_bit(r->snap, up->nchunks, rs + 1),
 			 rs + DRM_USERPTR_BATCH_CHUNKS);
 		first = drm_userptr_chunk_first(rs);
 		count = min(drm_userptr_chunk_first(re), up->npages) - first;
-		err = topo->acquire(up, cookie, first, count, pages + *acquired);
+		err = drm_userptr_acquire(up, r, first, count,
+					  r->pages + r->acquired);
 		if (err == -EBUSY) {
-			bitmap_clear(snap, rs, up->nchunks - rs);
+			bitmap_clear(r->snap, rs, up->nchunks - rs);
 			return err;
 		}
 		if (err) {
-			drm_userptr_release(up, pages, *acquired);
-			*acquired = 0;
+			drm_userptr_release(up, r->pages, r->acquired);
+			r->acquired = 0;
 			return err;
 		}
-		*acquired += count;
+		r->acquired += count;
 	}
 	return 0;
 }
@@ -1372,25 +1239,123 @@ static unsigned long __drm_userptr_publish_unhit(struct drm_userptr *up,
 	return kept;
 }
 
-/* End of an acquisition round: give &drm_userptr.hit back if it owned it. */
-static void drm_userptr_round_done(struct drm_userptr *up, bool owner)
+/*
+ * The end of a round, under the notifier lock. Three cases: another
+ * validation made the object current meanwhile (done; ours is released);
+ * no invalidation ran since read_begin and the stale chunks are still
+ * those of the snapshot (done: publish all, commit the sequence); else the
+ * round collided (publish the untouched chunks if the round owns the hit
+ * bitmap, release the rest, go again). The stale chunks' old entries are
+ * unused: the invalidation that marked them waited for every fence
+ * published against them and dropped their pins before read_begin
+ * returned.
+ */
+static enum drm_userptr_outcome
+drm_userptr_round_publish(struct drm_userptr *up, struct drm_userptr_round *r,
+			  bool collided)
 {
-	lockdep_assert_held(&up->udev->notifier_lock);
-	if (owner)
-		up->hit_owner = false;
+	struct drm_userptr_device *udev = up->udev;
+	enum drm_userptr_outcome outcome = DRM_USERPTR_ROUND_DONE;
+	unsigned long kept = 0, published = 0;
+
+	mutex_lock(&udev->notifier_lock);
+	if (__drm_userptr_is_current(up)) {
+		/* A concurrent validation published first: release ours. */
+	} else if (collided || drm_userptr_read_retry(up, r) ||
+		   !bitmap_equal(r->snap, up->stale, up->nchunks)) {
+		if (r->owner)
+			kept = __drm_userptr_publish_unhit(up, r->snap, r->pages,
+							   &r->acquired);
+		outcome = DRM_USERPTR_ROUND_AGAIN;
+	} else {
+		__drm_userptr_publish(up, r->snap, r->pages);
+		drm_userptr_commit(up, r);
+		published = r->acquired;
+		r->acquired = 0;
+	}
+	drm_userptr_round_end(up, r);
+	mutex_unlock(&udev->notifier_lock);
+	drm_userptr_read_end(up, r);
+
+	/* What is left at the front of the round's pages was not kept. */
+	drm_userptr_release(up, r->pages, r->acquired);
+	r->acquired = 0;
+	if (kept)
+		drm_userptr_stat_add(udev, DRM_USERPTR_STAT_KEPT_CHUNKS, kept);
+	if (outcome == DRM_USERPTR_ROUND_DONE && published) {
+		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_ACQUIRES);
+		drm_userptr_stat_add(udev, DRM_USERPTR_STAT_ACQUIRED_PAGES,
+				     published);
+		trace_drm_userptr_acquire(up, published, r->retries);
+	}
+	return outcome;
 }
 
-static unsigned long drm_userptr_snap_pages(const struct drm_userptr *up,
-					    const unsigned long *snap)
+/* One round: begin, acquire with no lock held, publish under the lock. */
+static enum drm_userptr_outcome
+drm_userptr_round(struct drm_userptr *up, struct drm_userptr_round *r,
+		  int *err)
 {
-	unsigned long n = bitmap_weight(snap, up->nchunks) *
-			  DRM_USERPTR_CHUNK_PAGES;
+	bool collided;
 
-	/* The last chunk may be short. */
-	if (test_bit(up->nchunks - 1, snap))
-		n -= DRM_USERPTR_CHUNK_PAGES -
-		     drm_userptr_chunk_pages(up, up->nchunks - 1);
-	return n;
+	*err = drm_userptr_round_begin(up, r);
+	if (!*err)
+		*err = drm_userptr_acquire_stale(up, r);
+	if (!*err || *err == -EBUSY) {
+		/* -EBUSY: hmm_range_fault() saw the sequence move. */
+		collided = *err == -EBUSY;
+		*err = 0;
+		return drm_userptr_round_publish(up, r, collided);
+	}
+
+	mutex_lock(&up->udev->notifier_lock);
+	drm_userptr_round_end(up, r);
+	mutex_unlock(&up->udev->notifier_lock);
+	drm_userptr_read_end(up, r);
+	/* Write access to a read-only mapping. */
+	if (*err == -EPERM)
+		*err = -EFAULT;
+	return DRM_USERPTR_ROUND_FAILED;
+}
+
+/*
+ * Before a round: a pending signal ends the validation (-ERESTARTSYS), and
+ * so does the deadline once a round has collided (-EBUSY).
+ */
+static enum drm_userptr_outcome
+drm_userptr_round_allowed(struct drm_userptr *up, struct drm_userptr_round *r,
+			  unsigned long deadline, int *err)
+{
+	if (signal_pending(current)) {
+		*err = -ERESTARTSYS;
+		return DRM_USERPTR_ROUND_FAILED;
+	}
+	if (r->retries && time_after(jiffies, deadline)) {
+		drm_userptr_stat_inc(up->udev, DRM_USERPTR_STAT_EBUSY);
+		*err = -EBUSY;
+		return DRM_USERPTR_ROUND_TIMED_OUT;
+	}
+	return DRM_USERPTR_ROUND_AGAIN;
+}
+
+/* The page array, allocated at first use, and the round's snapshot. */
+static int drm_userptr_round_init(struct drm_userptr *up,
+				  struct drm_userptr_round *r)
+{
+	struct page **array;
+
+	if (!READ_ONCE(up->pages)) {
+		array = kvcalloc(up->npages, sizeof(*array), GFP_KERNEL);
+		if (!array)
+			return -ENOMEM;
+		mutex_lock(&up->udev->notifier_lock);
+		if (!up->pages)
+			swap(up->pages, array);
+		mutex_unlock(&up->udev->notifier_lock);
+		kvfree(array);
+	}
+	r->snap = bitmap_alloc(up->nchunks, GFP_KERNEL);
+	return r->snap ? 0 : -ENOMEM;
 }
 
 /**
@@ -1399,13 +1364,12 @@ static unsigned long drm_userptr_snap_pages(const struct drm_userptr *up,
  * @write: the job writes the object
  * @deadline: from drm_userptr_deadline(), shared by the whole submission
  *
- * Returns at once if the published pages are current. Otherwise runs the
- * collision-retry loop: mmu_interval_read_begin(), acquire the stale chunks
- * with no lock held, then publish them under the notifier lock if
- * mmu_interval_read_retry() says no invalidation ran meanwhile. Must be
- * called from the process that created the object, with no driver lock
- * held. Success does not make the pages current at submission: the driver
- * must still check drm_userptr_is_current() under the notifier lock.
+ * Returns at once if the published pages are current. Otherwise runs
+ * rounds (see DOC: Collision-retry) until one ends with the pages current,
+ * fails, or collided past @deadline. Must be called from the process that
+ * created the object, with no driver lock held. Success does not make the
+ * pages current at submission: the driver must still check
+ * drm_userptr_is_current() under the notifier lock.
  *
  * Return: 0 on success; -EACCES if @write and the object is read-only;
  * -EFAULT if the caller is not the creator's mm, or the range is not (or
@@ -1417,217 +1381,399 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 			 unsigned long deadline)
 {
 	struct drm_userptr_device *udev = up->udev;
-	const struct drm_userptr_topology *topo = drm_userptr_topology(udev);
-	struct page **pages = NULL, **array = NULL;
-	unsigned long *snap = NULL;
-	unsigned long count, kept, acquired = 0, cap = 0;
-	unsigned int retries = 0;
-	void *cookie = NULL;
-	bool owner;
+	struct drm_userptr_round r = {};
+	enum drm_userptr_outcome outcome;
+	bool current_pages;
 	int err;
 
 	might_sleep();
 	might_lock(&udev->notifier_lock);
-
 	if (write && !drm_userptr_writable(up))
 		return -EACCES;
 	if (current->mm != up->mm)
 		return -EFAULT;
 
 	mutex_lock(&udev->notifier_lock);
-	if (__drm_userptr_is_current(up)) {
-		mutex_unlock(&udev->notifier_lock);
+	current_pages = __drm_userptr_is_current(up);
+	mutex_unlock(&udev->notifier_lock);
+	if (current_pages) {
 		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_REVALIDATIONS);
 		return 0;
 	}
-	mutex_unlock(&udev->notifier_lock);
 
-	if (!READ_ONCE(up->pages)) {
-		array = kvcalloc(up->npages, sizeof(*array), GFP_KERNEL);
-		if (!array)
-			return -ENOMEM;
-		mutex_lock(&udev->notifier_lock);
-		if (!up->pages)
-			swap(up->pages, array);
-		mutex_unlock(&udev->notifier_lock);
-		kvfree(array);
+	err = drm_userptr_round_init(up, &r);
+	for (outcome = err ? DRM_USERPTR_ROUND_FAILED : DRM_USERPTR_ROUND_AGAIN;
+	     outcome == DRM_USERPTR_ROUND_AGAIN; r.retries++) {
+		outcome = drm_userptr_round_allowed(up, &r, deadline, &err);
+		if (outcome == DRM_USERPTR_ROUND_AGAIN)
+			outcome = drm_userptr_round(up, &r, &err);
+		if (outcome == DRM_USERPTR_ROUND_AGAIN) {
+			drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_RETRIES);
+			trace_drm_userptr_retry(up, r.retries + 1);
+			cond_resched();
+		}
 	}
-	snap = bitmap_alloc(up->nchunks, GFP_KERNEL);
-	if (!snap)
-		return -ENOMEM;
-
-	for (;;) {
-		if (signal_pending(current)) {
-			err = -ERESTARTSYS;
-			break;
-		}
-		if (retries && time_after(jiffies, deadline)) {
-			drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_EBUSY);
-			err = -EBUSY;
-			break;
-		}
-
-		/*
-		 * Own @hit from here, before read_begin: an invalidation that
-		 * marked chunks earlier has finished by the time read_begin
-		 * returns, any later one is recorded.
-		 */
-		mutex_lock(&udev->notifier_lock);
-		owner = !up->hit_owner;
-		if (owner) {
-			up->hit_owner = true;
-			bitmap_zero(up->hit, up->nchunks);
-		}
-		mutex_unlock(&udev->notifier_lock);
-
-		err = topo->read_begin(up, &cookie);
-		if (err)
-			goto out_round;
-		mutex_lock(&udev->notifier_lock);
-		bitmap_copy(snap, up->stale, up->nchunks);
-		mutex_unlock(&udev->notifier_lock);
-
-		count = drm_userptr_snap_pages(up, snap);
-		if (count > cap) {
-			kvfree(pages);
-			pages = kvmalloc_array(count, sizeof(*pages), GFP_KERNEL);
-			cap = pages ? count : 0;
-			if (!pages) {
-				topo->read_end(up, cookie);
-				err = -ENOMEM;
-				goto out_round;
-			}
-		}
-		/* -EBUSY: hmm_range_fault() saw the sequence move. */
-		err = drm_userptr_acquire_stale(up, cookie, snap, pages,
-						&acquired);
-		if (err && err != -EBUSY) {
-			topo->read_end(up, cookie);
-			/* Write access to a read-only mapping. */
-			if (err == -EPERM)
-				err = -EFAULT;
-			goto out_round;
-		}
-
-		mutex_lock(&udev->notifier_lock);
-		if (__drm_userptr_is_current(up)) {
-			/* A concurrent validation published first. */
-			drm_userptr_round_done(up, owner);
-			mutex_unlock(&udev->notifier_lock);
-			topo->read_end(up, cookie);
-			drm_userptr_release(up, pages, acquired);
-			err = 0;
-			break;
-		}
-		if (err || topo->read_retry(up, cookie) ||
-		    !bitmap_equal(snap, up->stale, up->nchunks)) {
-			kept = 0;
-			if (owner)
-				kept = __drm_userptr_publish_unhit(up, snap, pages,
-								   &acquired);
-			drm_userptr_round_done(up, owner);
-			mutex_unlock(&udev->notifier_lock);
-			topo->read_end(up, cookie);
-			/* What is left at the front of @pages was not kept. */
-			drm_userptr_release(up, pages, acquired);
-			drm_userptr_stat_add(udev, DRM_USERPTR_STAT_KEPT_CHUNKS,
-					     kept);
-			goto retry;
-		}
-		/*
-		 * The stale chunks' old entries are unused: the invalidation
-		 * that marked them waited for every fence published against
-		 * them and dropped their pins before read_begin returned.
-		 */
-		__drm_userptr_publish(up, snap, pages);
-		topo->commit(up, cookie);
-		drm_userptr_round_done(up, owner);
-		mutex_unlock(&udev->notifier_lock);
-		topo->read_end(up, cookie);
-
-		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_ACQUIRES);
-		drm_userptr_stat_add(udev, DRM_USERPTR_STAT_ACQUIRED_PAGES,
-				     acquired);
-		trace_drm_userptr_acquire(up, acquired, retries);
-		err = 0;
-		break;
-out_round:
-		mutex_lock(&udev->notifier_lock);
-		drm_userptr_round_done(up, owner);
-		mutex_unlock(&udev->notifier_lock);
-		break;
-retry:
-		retries++;
-		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_RETRIES);
-		trace_drm_userptr_retry(up, retries);
-		cond_resched();
-	}
-	bitmap_free(snap);
-	kvfree(pages);
+	bitmap_free(r.snap);
+	kvfree(r.pages);
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_userptr_validate);
 
-/* The per-object topology: one interval notifier in each object. */
-
-static int drm_userptr_object_init(struct drm_userptr *up)
+/**
+ * drm_userptr_deadline() - the deadline for one submission's retries
+ * @udev: the device
+ *
+ * Return: a jiffies value to pass to drm_userptr_validate().
+ */
+unsigned long drm_userptr_deadline(struct drm_userptr_device *udev)
 {
-	return mmu_interval_notifier_insert(&up->notifier, up->mm, up->start,
-					    up->npages << PAGE_SHIFT,
-					    &drm_userptr_notifier_ops);
+	return jiffies + msecs_to_jiffies(udev->retry_timeout_ms);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_deadline);
+
+/* ---------------------------------------------------------------------- */
+/* Submit: check under the notifier lock, then use the pages              */
+
+/**
+ * drm_userptr_notifier_lock() - take the device's notifier lock
+ * @udev: the device
+ *
+ * Between this and drm_userptr_notifier_unlock() a driver checks
+ * drm_userptr_is_current() and publishes its job's fences. Nothing in
+ * between may allocate with GFP_KERNEL, take a page lock or wait.
+ */
+void drm_userptr_notifier_lock(struct drm_userptr_device *udev)
+{
+	mutex_lock(&udev->notifier_lock);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_notifier_lock);
+
+/**
+ * drm_userptr_notifier_unlock() - release the device's notifier lock
+ * @udev: the device
+ */
+void drm_userptr_notifier_unlock(struct drm_userptr_device *udev)
+{
+	mutex_unlock(&udev->notifier_lock);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_notifier_unlock);
+
+/**
+ * drm_userptr_is_current() - check that the published pages are still valid
+ * @up: the object
+ *
+ * Must be called with the notifier lock held; if it returns true, fences
+ * added to the object's reservation before the lock is dropped are waited
+ * for by any later invalidation before the pages are released.
+ *
+ * Return: true if the pages published by drm_userptr_validate() are still
+ * those of the CPU page tables, false if the caller must validate again.
+ */
+bool drm_userptr_is_current(struct drm_userptr *up)
+{
+	return __drm_userptr_is_current(up);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_is_current);
+
+/**
+ * drm_userptr_page() - a page of the object, for device access
+ * @up: the object
+ * @idx: page index, below the object's page count
+ *
+ * Only valid while a fence published under the notifier lock after a
+ * successful drm_userptr_is_current() is unsignaled: no page can be
+ * released, nor an entry rewritten, before every such fence signaled.
+ *
+ * Return: the page.
+ */
+struct page *drm_userptr_page(struct drm_userptr *up, unsigned long idx)
+{
+	return up->pages[idx];
+}
+EXPORT_SYMBOL_GPL(drm_userptr_page);
+
+/* ---------------------------------------------------------------------- */
+/* Invalidate: mark stale, wait for the device, release                   */
+
+/**
+ * __drm_userptr_mark_stale() - mark the chunks an invalidation covers
+ * @up: the object
+ * @start: first byte of the invalidated range
+ * @end: end of the range (exclusive)
+ *
+ * Notifier lock held. Chunks that held pins are queued in &drm_userptr.unpin
+ * for __drm_userptr_drop_pending(), called once the device is idle. Every
+ * covered chunk, stale already or not, is recorded in &drm_userptr.hit for
+ * the acquisition that may be running.
+ *
+ * Return: the number of chunks that were current and are now stale.
+ */
+unsigned long __drm_userptr_mark_stale(struct drm_userptr *up,
+				       unsigned long start, unsigned long end)
+{
+	unsigned long first, last, c, n = 0;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	start = max(start, up->start);
+	end = min(end, up->start + (up->npages << PAGE_SHIFT));
+	if (start >= end)
+		return 0;
+	first = ((start - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
+	last = ((end - 1 - up->start) >> PAGE_SHIFT) / DRM_USERPTR_CHUNK_PAGES;
+	bitmap_set(up->hit, first, last - first + 1);
+	for (c = first; c <= last; c++) {
+		if (test_and_set_bit(c, up->stale))
+			continue;
+		n++;
+		if (up->pages &&
+		    (drm_userptr_pins(up->udev) || drm_userptr_writable(up)))
+			__set_bit(c, up->unpin);
+	}
+	return n;
+}
+EXPORT_SYMBOL_NS_GPL(__drm_userptr_mark_stale, DRM_USERPTR_TOPOLOGY);
+
+/**
+ * __drm_userptr_drop_pending() - release chunks marked stale
+ * @up: the object; the device must be idle on it
+ *
+ * Pinned backings: mark the pages dirty and drop the pins. Unpinned
+ * backings hold no reference, but what the device wrote must still be
+ * dirty before the mm looks at the pages: the callback runs before they
+ * are unmapped, so a lazily-freed (MADV_FREE) anonymous page or a clean
+ * shmem page the device wrote is not discarded as clean by reclaim. Only
+ * anonymous (lazily-freed ones are no longer swap-backed) and swap-backed
+ * pages are marked here, whose dirtying needs no folio lock.
+ *
+ * Notifier lock held; never sleeps and never takes a folio lock.
+ */
+void __drm_userptr_drop_pending(struct drm_userptr *up)
+{
+	bool pins = drm_userptr_pins(up->udev);
+	struct folio *folio;
+	unsigned long c, i;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	for_each_set_bit(c, up->unpin, up->nchunks) {
+		if (pins) {
+			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
+					  drm_userptr_chunk_pages(up, c), false);
+		} else {
+			for (i = 0; i < drm_userptr_chunk_pages(up, c); i++) {
+				folio = page_folio(up->pages[drm_userptr_chunk_first(c) + i]);
+				if ((folio_test_anon(folio) ||
+				     folio_test_swapbacked(folio)) &&
+				    !folio_test_dirty(folio))
+					folio_mark_dirty(folio);
+			}
+		}
+		__clear_bit(c, up->unpin);
+	}
+}
+EXPORT_SYMBOL_NS_GPL(__drm_userptr_drop_pending, DRM_USERPTR_TOPOLOGY);
+
+/**
+ * drm_userptr_count_event() - count an invalidation that hit an object
+ * @udev: the device
+ * @event: the mm's reason for it
+ *
+ * For comparator topologies; the helper's callback counts its own.
+ */
+void drm_userptr_count_event(struct drm_userptr_device *udev,
+			     enum mmu_notifier_event event)
+{
+	static const enum drm_userptr_stat map[] = {
+		[MMU_NOTIFY_UNMAP] = DRM_USERPTR_STAT_INV_UNMAP,
+		[MMU_NOTIFY_CLEAR] = DRM_USERPTR_STAT_INV_CLEAR,
+		[MMU_NOTIFY_PROTECTION_VMA] = DRM_USERPTR_STAT_INV_PROTECTION,
+		[MMU_NOTIFY_PROTECTION_PAGE] = DRM_USERPTR_STAT_INV_PROTECTION,
+		[MMU_NOTIFY_SOFT_DIRTY] = DRM_USERPTR_STAT_INV_SOFT_DIRTY,
+		[MMU_NOTIFY_RELEASE] = DRM_USERPTR_STAT_INV_RELEASE,
+		[MMU_NOTIFY_MIGRATE] = DRM_USERPTR_STAT_INV_MIGRATE,
+		[MMU_NOTIFY_EXCLUSIVE] = DRM_USERPTR_STAT_INV_EXCLUSIVE,
+	};
+
+	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_INVALIDATIONS);
+	if ((unsigned int)event < ARRAY_SIZE(map))
+		drm_userptr_stat_inc(udev, map[event]);
+}
+EXPORT_SYMBOL_NS_GPL(drm_userptr_count_event, DRM_USERPTR_TOPOLOGY);
+
+/*
+ * Non-blockable invalidation (the OOM reaper): never sleep. Complete only if
+ * the lock is free and the device is idle on the object; otherwise refuse,
+ * which the mm allows exactly because the range is not blockable: the
+ * reaper then leaves this range alone and retries later, and the pages stay
+ * valid for the device until then. @mni is the notifier whose sequence to
+ * move, NULL from the debug hook (marking the chunks stale is enough there:
+ * the object is current only with no stale chunk).
+ */
+static bool drm_userptr_invalidate_nonblock(struct drm_userptr *up,
+					    struct mmu_interval_notifier *mni,
+					    unsigned long cur_seq,
+					    unsigned long start,
+					    unsigned long end)
+{
+	struct drm_userptr_device *udev = up->udev;
+
+	if (!mutex_trylock(&udev->notifier_lock))
+		goto refuse;
+	if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
+		mutex_unlock(&udev->notifier_lock);
+		goto refuse;
+	}
+	if (mni)
+		mmu_interval_set_seq(mni, cur_seq);
+	__drm_userptr_mark_stale(up, start, end);
+	__drm_userptr_drop_pending(up);
+	mutex_unlock(&udev->notifier_lock);
+	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_NONBLOCK_OK);
+	return true;
+
+refuse:
+	drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_NONBLOCK_REFUSED);
+	return false;
 }
 
-static void drm_userptr_object_fini(struct drm_userptr *up)
+static bool drm_userptr_invalidate(struct mmu_interval_notifier *mni,
+				   const struct mmu_notifier_range *range,
+				   unsigned long cur_seq)
 {
-	mmu_interval_notifier_remove(&up->notifier);
+	struct drm_userptr *up = container_of(mni, struct drm_userptr, notifier);
+	struct drm_userptr_device *udev = up->udev;
+	bool blockable = mmu_notifier_range_blockable(range);
+	long ret;
+
+	trace_drm_userptr_invalidate(up, range->start, range->end,
+				     range->event, blockable);
+	drm_userptr_count_event(udev, range->event);
+
+	if (!blockable)
+		return drm_userptr_invalidate_nonblock(up, mni, cur_seq,
+						       range->start, range->end);
+
+	might_sleep();
+	mutex_lock(&udev->notifier_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	__drm_userptr_mark_stale(up, range->start, range->end);
+	mutex_unlock(&udev->notifier_lock);
+
+	/*
+	 * From here no new job can be published on the object (its check
+	 * under the lock fails), so waiting for the fences already there is
+	 * waiting for the device to be done with the pages. Jobs signal
+	 * without allocating or taking page locks, so this cannot wait on
+	 * reclaim.
+	 */
+	if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
+		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_INV_WAITS);
+		ret = dma_resv_wait_timeout(up->resv, DMA_RESV_USAGE_BOOKKEEP,
+					    false, MAX_SCHEDULE_TIMEOUT);
+		if (ret <= 0)
+			pr_err_ratelimited("drm_userptr: fence wait failed: %ld\n",
+					   ret);
+	}
+
+	/*
+	 * Entries of stale chunks are rewritten only by a validation that
+	 * passed mmu_interval_read_begin(), which waits for this callback to
+	 * return: the pending pins are still ours to drop.
+	 */
+	mutex_lock(&udev->notifier_lock);
+	__drm_userptr_drop_pending(up);
+	mutex_unlock(&udev->notifier_lock);
+	return true;
 }
 
-static int drm_userptr_object_read_begin(struct drm_userptr *up, void **cookie)
-{
-	*cookie = (void *)mmu_interval_read_begin(&up->notifier);
-	return 0;
-}
-
-static int drm_userptr_object_acquire(struct drm_userptr *up, void *cookie,
-				      unsigned long first, unsigned long count,
-				      struct page **pages)
-{
-	if (up->udev->backing == DRM_USERPTR_BACKING_PINNED)
-		return drm_userptr_pin_range(up, first, count, pages);
-	return drm_userptr_fault_range(up, &up->notifier,
-				       (unsigned long)cookie, first, count,
-				       pages);
-}
-
-static bool drm_userptr_object_read_retry(struct drm_userptr *up, void *cookie)
-{
-	return mmu_interval_read_retry(&up->notifier, (unsigned long)cookie);
-}
-
-static void drm_userptr_object_commit(struct drm_userptr *up, void *cookie)
-{
-	up->seq = (unsigned long)cookie;
-}
-
-static void drm_userptr_object_read_end(struct drm_userptr *up, void *cookie)
-{
-}
-
-static bool drm_userptr_object_is_current(struct drm_userptr *up)
-{
-	return !mmu_interval_read_retry(&up->notifier, up->seq);
-}
-
-static const struct drm_userptr_topology drm_userptr_object_topology = {
-	.init = drm_userptr_object_init,
-	.fini = drm_userptr_object_fini,
-	.read_begin = drm_userptr_object_read_begin,
-	.acquire = drm_userptr_object_acquire,
-	.read_retry = drm_userptr_object_read_retry,
-	.commit = drm_userptr_object_commit,
-	.read_end = drm_userptr_object_read_end,
-	.is_current = drm_userptr_object_is_current,
+static const struct mmu_interval_notifier_ops drm_userptr_notifier_ops = {
+	.invalidate = drm_userptr_invalidate,
 };
+
+static bool drm_userptr_debug_hooks;
+module_param_named(debug_hooks, drm_userptr_debug_hooks, bool, 0600);
+MODULE_PARM_DESC(debug_hooks,
+		 "Enable test-only hooks, e.g. forced non-blockable invalidations (default: false)");
+
+/**
+ * drm_userptr_debug_invalidate_nonblock() - test hook: non-blockable invalidation
+ * @udev: the device
+ * @mm: the mm whose objects to consider
+ * @addr: a user address; every object of @mm covering it is invalidated
+ *
+ * Delivers to each object the same decision the OOM reaper's non-blockable
+ * invalidation gets (complete if the notifier lock is free and the device
+ * idle, else refuse), so that both outcomes can be tested exactly. Only
+ * with the drm_userptr module parameter debug_hooks set; not a stable
+ * interface.
+ *
+ * Return: the number of objects invalidated (0 or more); -EPERM without
+ * debug_hooks; -ENOENT if no object covers @addr; -EBUSY if any object
+ * refused; -EINTR if interrupted waiting for the objects lock.
+ */
+int drm_userptr_debug_invalidate_nonblock(struct drm_userptr_device *udev,
+					  struct mm_struct *mm,
+					  unsigned long addr)
+{
+	struct drm_userptr *up;
+	int done = 0, refused = 0;
+
+	if (!drm_userptr_debug_hooks)
+		return -EPERM;
+	if (mutex_lock_interruptible(&udev->objects_lock))
+		return -EINTR;
+	list_for_each_entry(up, &udev->objects, link) {
+		unsigned long end = up->start + (up->npages << PAGE_SHIFT);
+
+		if (up->mm != mm || addr < up->start || addr >= end)
+			continue;
+		if (drm_userptr_invalidate_nonblock(up, NULL, 0, up->start, end))
+			done++;
+		else
+			refused++;
+	}
+	mutex_unlock(&udev->objects_lock);
+	if (refused)
+		return -EBUSY;
+	return done ? done : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_debug_invalidate_nonblock);
+
+/* ---------------------------------------------------------------------- */
+/* Teardown                                                               */
+
+/**
+ * drm_userptr_fini() - stop tracking and release the pages
+ * @up: the object; the device must be done with it (no unsignaled fence)
+ *
+ * Removes the object's notifier, which waits for a running invalidation of
+ * the range, then drops the pins. Must not be called under the notifier
+ * lock or from an invalidation callback.
+ */
+void drm_userptr_fini(struct drm_userptr *up)
+{
+	struct drm_userptr_device *udev = up->udev;
+	unsigned long c;
+
+	might_sleep();
+	lockdep_assert_not_held(&udev->notifier_lock);
+
+	mutex_lock(&udev->objects_lock);
+	list_del(&up->link);
+	mutex_unlock(&udev->objects_lock);
+
+	if (udev->topology)
+		udev->topology->fini(up);
+	else
+		mmu_interval_notifier_remove(&up->notifier);
+	if (up->pages && drm_userptr_pins(udev)) {
+		for_each_clear_bit(c, up->stale, up->nchunks)
+			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
+					  drm_userptr_chunk_pages(up, c), true);
+	}
+	drm_userptr_free_state(up);
+	atomic64_dec(&udev->stats[DRM_USERPTR_STAT_OBJECTS]);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_fini);
 
 MODULE_DESCRIPTION("DRM GEM userptr helper: interval notifiers with collision-retry");
 MODULE_AUTHOR("The drm-userptr authors");
