@@ -60,6 +60,12 @@
  * &vblit_device.hold_lock. The first two then cancel the timeout
  * synchronously before letting the job run, so that the timeout never
  * touches a job that may be gone.
+ *
+ * The timeout runs on a queue of its own, &vblit_device.hold_wq, so that
+ * a hold ends on time whatever the engine is doing: on the engine's ordered
+ * queue it would wait behind every job queued there. A job whose hold ended
+ * joins the engine's queue like any released job; its fence signals once
+ * the jobs queued before it have run.
  */
 
 #define VBLIT_FNV64_OFFSET_BASIS	0xcbf29ce484222325ULL
@@ -354,7 +360,7 @@ static void vblit_job_hold(struct vblit_job *job, struct vblit_file *vfile,
 	spin_lock(&vdev->hold_lock);
 	list_add_tail(&job->hold_link, &vfile->held);
 	atomic64_inc(&vdev->jobs_held);
-	queue_delayed_work(vdev->engine_wq, &job->hold_timeout,
+	queue_delayed_work(vdev->hold_wq, &job->hold_timeout,
 			   msecs_to_jiffies(hold_ms));
 	spin_unlock(&vdev->hold_lock);
 }
@@ -742,21 +748,33 @@ int vblit_engine_init(struct vblit_device *vdev)
 		return -ENOMEM;
 
 	vdev->engine_wq = alloc_ordered_workqueue("vblit-engine", WQ_MEM_RECLAIM);
-	if (!vdev->engine_wq) {
-		destroy_workqueue(vdev->cleanup_wq);
-		return -ENOMEM;
-	}
+	if (!vdev->engine_wq)
+		goto err_cleanup_wq;
+
+	vdev->hold_wq = alloc_workqueue("vblit-hold",
+					WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!vdev->hold_wq)
+		goto err_engine_wq;
 	return 0;
+
+err_engine_wq:
+	destroy_workqueue(vdev->engine_wq);
+err_cleanup_wq:
+	destroy_workqueue(vdev->cleanup_wq);
+	return -ENOMEM;
 }
 
 /**
  * vblit_engine_fini() - destroy the engine's workqueues
  * @vdev: the device; no job may exist (they hold module references)
  *
- * The engine first: its last items queue on the cleanup queue.
+ * In the order work flows: a hold timeout queues its job on the engine,
+ * the engine's last items queue on the cleanup queue. Destroying a queue
+ * waits for its items, so no timeout is still returning into the module.
  */
 void vblit_engine_fini(struct vblit_device *vdev)
 {
+	destroy_workqueue(vdev->hold_wq);
 	destroy_workqueue(vdev->engine_wq);
 	destroy_workqueue(vdev->cleanup_wq);
 }

@@ -232,7 +232,12 @@ struct drm_vblit_exec {
 	 * @flags: %VBLIT_EXEC_FENCE_OUT: return a sync_file in @fence_fd;
 	 * %VBLIT_EXEC_HOLD: keep the job in flight (fence unsignaled, engine
 	 * not started) until &DRM_IOCTL_VBLIT_JOB_RELEASE names @job_id, the
-	 * file is closed, or @hold_ms passes, whichever comes first.
+	 * file is closed, or @hold_ms passes, whichever comes first. The hold
+	 * ends then whatever the engine is doing (JOB_RELEASE gives -ENOENT
+	 * from then on); the job then runs like one submitted without HOLD at
+	 * that moment: after the fences it depends on and after the jobs
+	 * already queued on the engine, which runs jobs one at a time in the
+	 * order they became ready. Its fence signals once it has run.
 	 */
 	__u32 flags;
 	/** @dst_handle: object written (FILL, COPY, CHECKSUM's result). */
