@@ -810,6 +810,136 @@ static void test_hold_timeout(void)
 	vblit_assert_no_leaks();
 }
 
+/* hold-timeout-busy: seconds of 64 MiB CHECKSUM jobs queued ahead. */
+#define BUSY_SIZE	(64ul << 20)
+#define BUSY_MS		2500	/* the busy work aimed at, from a calibration */
+#define BUSY_JOBS_MIN	12	/* a calibration on a loaded machine may be far off */
+#define BUSY_JOBS_MAX	48
+#define BUSY_HOLD_MS	20	/* the hold under test */
+#define BUSY_PROBES	12	/* held jobs, one JOB_RELEASE probe each */
+#define BUSY_STEP_MS	50	/* probe j comes (j + 1) steps after its hold */
+#define BUSY_LATE_MS	400	/* a loaded TCG guest may end a hold this late */
+
+/* Sleep until @ms after @start. */
+static void sleep_until(const struct timespec *start, double ms)
+{
+	double left = ms - vblit_elapsed_ms(start);
+
+	if (left > 0)
+		usleep(left * 1000);
+}
+
+/**
+ * SUBTEST: hold-timeout-busy
+ * Description: Jobs held for 20 ms behind seconds of queued 64 MiB
+ *	CHECKSUM jobs stop being held on time, while the engine is still
+ *	busy: JOB_RELEASE gives -ENOENT at the latest 400 ms after the hold.
+ *	Their fences signal only after the jobs queued before them, and
+ *	before a job queued after them.
+ */
+static void test_hold_timeout_busy(void)
+{
+	uint32_t busy[BUSY_JOBS_MAX], held[BUSY_PROBES], calib, src, late;
+	struct timespec start, submitted[BUSY_PROBES];
+	double one_ms, probed[BUSY_PROBES], answered[BUSY_PROBES], first_end = -1;
+	uint64_t ids[BUSY_PROBES], want;
+	int err[BUSY_PROBES];
+	bool engine_busy;
+	uint32_t hold_ms;
+	unsigned int n;
+	uint8_t *map;
+
+	vblit_require_hold(fd);
+	igt_require_f(vblit_getparam(fd, VBLIT_PARAM_MAX_GEM_SIZE) >= BUSY_SIZE,
+		      "MAX_GEM_SIZE below the 64 MiB of the busy jobs\n");
+	hold_ms = vblit_hold_ms(fd, BUSY_HOLD_MS);
+
+	/* One job alone, once the first one pinned the source's pages. */
+	src = vblit_gem_create(fd, BUSY_SIZE);
+	calib = vblit_gem_create(fd, PAGE);
+	vblit_checksum(fd, calib, 0, src, 0, BUSY_SIZE);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	vblit_checksum(fd, calib, 0, src, 0, BUSY_SIZE);
+	one_ms = vblit_elapsed_ms(&start);
+	n = BUSY_MS / (one_ms + 1) + 1;
+	n = n < BUSY_JOBS_MIN ? BUSY_JOBS_MIN : n > BUSY_JOBS_MAX ? BUSY_JOBS_MAX : n;
+
+	/* Readers of one source, each its own destination: all queued at once. */
+	for (unsigned int i = 0; i < n; i++) {
+		busy[i] = vblit_gem_create(fd, PAGE);
+		igt_assert_eq(__vblit_checksum(fd, busy[i], 0, src, 0, BUSY_SIZE), 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		held[j] = vblit_gem_create(fd, PAGE);
+		clock_gettime(CLOCK_MONOTONIC, &submitted[j]);
+		ids[j] = vblit_fill_held(fd, held[j], 0, PAGE, 0x4e1d0000 | j, hold_ms);
+	}
+
+	/*
+	 * A probe that finds its job held releases it: one job per probe.
+	 * Found held, the job was held when the probe started; not found, it
+	 * was no longer held when the probe returned.
+	 */
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		sleep_until(&submitted[j], hold_ms + (j + 1) * BUSY_STEP_MS);
+		probed[j] = vblit_elapsed_ms(&submitted[j]) - hold_ms;
+		err[j] = __vblit_job_release(fd, ids[j]);
+		answered[j] = vblit_elapsed_ms(&submitted[j]) - hold_ms;
+		if (err[j] == -ENOENT && first_end < 0)
+			first_end = answered[j];
+	}
+	engine_busy = vblit_gem_busy(fd, busy[n - 1]);
+	late = vblit_gem_create(fd, PAGE);
+	igt_assert_eq(__vblit_fill(fd, late, 0, PAGE, 0x1a7e1a7e), 0);
+
+	igt_info("%u busy jobs of 64 MiB (%.0f ms alone); engine %s at the last probe, %.0f ms in\n",
+		 n, one_ms, engine_busy ? "busy" : "idle", vblit_elapsed_ms(&start));
+	for (unsigned int j = 0; j < BUSY_PROBES; j++)
+		igt_info("held job %u, %u ms hold, %.0f to %.0f ms after it: JOB_RELEASE %d\n",
+			 j, hold_ms, probed[j], answered[j], err[j]);
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		igt_assert_f(err[j] == 0 || err[j] == -ENOENT,
+			     "JOB_RELEASE of held job %u gave %d\n", j, err[j]);
+		igt_assert_f(err[j] == -ENOENT || probed[j] < BUSY_LATE_MS,
+			     "job held for %u ms is still held %.0f ms later, behind a busy engine\n",
+			     hold_ms, probed[j]);
+	}
+
+	/* The engine keeps its order: after the busy jobs, before the late one. */
+	vblit_gem_wait(fd, held[0]);
+	igt_assert_f(!vblit_gem_busy(fd, busy[n - 1]),
+		     "a held job ran before the jobs queued ahead of it\n");
+	vblit_gem_wait(fd, late);
+	for (unsigned int j = 0; j < BUSY_PROBES; j++)
+		igt_assert_f(!vblit_gem_busy(fd, held[j]),
+			     "held job %u still busy after a job queued after it\n", j);
+	igt_info("hold ended at most %.0f ms late; everything done %.0f ms in\n",
+		 first_end, vblit_elapsed_ms(&start));
+
+	map = vblit_gem_mmap(fd, calib, PAGE, PROT_READ);
+	memcpy(&want, map, sizeof(want));
+	munmap(map, PAGE);
+	for (unsigned int i = 0; i < n; i++) {
+		map = vblit_gem_mmap(fd, busy[i], PAGE, PROT_READ);
+		igt_assert_eq_u64(*(uint64_t *)map, want);
+		munmap(map, PAGE);
+		vblit_gem_close(fd, busy[i]);
+	}
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		map = vblit_gem_mmap(fd, held[j], PAGE, PROT_READ);
+		vblit_value_check(map, PAGE, 0x4e1d0000 | j, "object of a held job");
+		munmap(map, PAGE);
+		vblit_gem_close(fd, held[j]);
+	}
+	vblit_gem_close(fd, late);
+	vblit_gem_close(fd, calib);
+	vblit_gem_close(fd, src);
+	vblit_assert_no_leaks();
+	igt_require_f(engine_busy,
+		      "the engine went idle before the last probe: the holds never met a busy engine\n");
+}
+
 /**
  * SUBTEST: job-release-invalid
  * Description: JOB_RELEASE of a job that is not held by this file gives
@@ -1108,6 +1238,10 @@ igt_main
 	igt_describe("A held job runs by itself after hold_ms.");
 	igt_subtest("hold-timeout")
 		test_hold_timeout();
+
+	igt_describe("A held job stops being held on time behind a busy engine.");
+	igt_subtest("hold-timeout-busy")
+		test_hold_timeout_busy();
 
 	igt_describe("JOB_RELEASE of a job not held by this file gives -ENOENT.");
 	igt_subtest_with_dynamic("job-release-invalid")
