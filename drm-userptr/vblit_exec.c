@@ -518,7 +518,8 @@ static int vblit_exec_check_args(const struct vblit_device *vdev,
 		return -EINVAL;
 	if (!args->length)
 		return -EINVAL;
-	if (args->hold_ms && !(args->flags & VBLIT_EXEC_HOLD))
+	/* hold_ms comes with HOLD and only with it: 0 is no default. */
+	if (!args->hold_ms != !(args->flags & VBLIT_EXEC_HOLD))
 		return -EINVAL;
 	if (args->hold_ms > vdev->max_hold_ms)
 		return -EINVAL;
@@ -569,9 +570,10 @@ static int vblit_exec_check_ranges(const struct drm_vblit_exec *args,
  * hold_ms) and the fences it depends on signaled.
  *
  * Errors, in the order checked: -EINVAL for non-zero pad, unknown flags,
- * a zero length, hold_ms without HOLD or above max_hold_ms, an unknown op,
- * a non-zero src_handle, src_offset or upper half of value for FILL, or a
- * non-zero value for COPY and CHECKSUM; -ENOENT for an unknown handle;
+ * a zero length, HOLD without hold_ms, hold_ms without HOLD or above
+ * max_hold_ms, an unknown op, a non-zero src_handle, src_offset or upper
+ * half of value for FILL, or a non-zero value for COPY and CHECKSUM;
+ * -ENOENT for an unknown handle;
  * -EINVAL for a range outside its object (CHECKSUM's destination is 8
  * bytes) or overlapping copy ranges in one object; -EINTR or -ENOMEM from
  * pinning shmem pages; -ENOMEM; -EMFILE with FENCE_OUT and no free fd;
@@ -653,7 +655,7 @@ int vblit_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 	args->fence_fd = fd;
 	args->job_id = job->id;
 	if (args->flags & VBLIT_EXEC_HOLD)
-		vblit_job_hold(job, vfile, args->hold_ms ?: vdev->max_hold_ms);
+		vblit_job_hold(job, vfile, args->hold_ms);
 	else
 		vblit_job_kick(job);
 

@@ -217,8 +217,9 @@ enum drm_vblit_op {
  * (FILL's pattern is applied from dst_offset on).
  *
  * Errors: -EINVAL for an unknown @op or flag, non-zero @pad, a zero
- * @length, a range outside an object, @hold_ms without %VBLIT_EXEC_HOLD or
- * above %VBLIT_PARAM_MAX_HOLD_MS, or overlapping copy ranges in one object;
+ * @length, a range outside an object, %VBLIT_EXEC_HOLD with a zero
+ * @hold_ms, @hold_ms without %VBLIT_EXEC_HOLD or above
+ * %VBLIT_PARAM_MAX_HOLD_MS, or overlapping copy ranges in one object;
  * -ENOENT for an unknown handle; -EFAULT when a userptr range is no longer
  * (validly) mapped or the object belongs to another process; -EACCES when
  * the job would write a read-only userptr object; -EBUSY when invalidations
@@ -252,7 +253,11 @@ struct drm_vblit_exec {
 	__u64 length;
 	/** @value: FILL's 32-bit pattern (upper half MBZ); MBZ otherwise. */
 	__u64 value;
-	/** @hold_ms: with %VBLIT_EXEC_HOLD, the automatic release timeout. */
+	/**
+	 * @hold_ms: with %VBLIT_EXEC_HOLD, the automatic release timeout in
+	 * milliseconds, 1 to %VBLIT_PARAM_MAX_HOLD_MS: 0 is refused rather
+	 * than read as "no timeout" or "the longest"; MBZ without HOLD.
+	 */
 	__u32 hold_ms;
 	/** @fence_fd: out, sync_file fd with %VBLIT_EXEC_FENCE_OUT, else -1. */
 	__s32 fence_fd;
