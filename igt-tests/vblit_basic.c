@@ -540,6 +540,7 @@ enum exec_case {
 	EXEC_LENGTH_OVERFLOW,
 	EXEC_HOLD_MS_WITHOUT_HOLD,
 	EXEC_HOLD_MS_TOO_BIG,
+	EXEC_HOLD_MS_ZERO,
 	EXEC_COPY_OVERLAP,
 	EXEC_UNKNOWN_DST,
 	EXEC_UNKNOWN_SRC,
@@ -570,6 +571,7 @@ static const struct {
 	[EXEC_LENGTH_OVERFLOW] = { "length-overflow", -EINVAL },
 	[EXEC_HOLD_MS_WITHOUT_HOLD] = { "hold-ms-without-hold", -EINVAL },
 	[EXEC_HOLD_MS_TOO_BIG] = { "hold-ms-too-big", -EINVAL },
+	[EXEC_HOLD_MS_ZERO] = { "hold-ms-zero", -EINVAL },
 	[EXEC_COPY_OVERLAP] = { "copy-overlap", -EINVAL },
 	[EXEC_UNKNOWN_DST] = { "unknown-dst", -ENOENT },
 	[EXEC_UNKNOWN_SRC] = { "unknown-src", -ENOENT },
@@ -632,6 +634,11 @@ static void exec_case_prepare(enum exec_case c, struct drm_vblit_exec *e,
 		e->flags = VBLIT_EXEC_HOLD;
 		e->hold_ms = vblit_getparam(fd, VBLIT_PARAM_MAX_HOLD_MS) + 1;
 		igt_require(e->hold_ms != 0);
+		break;
+	case EXEC_HOLD_MS_ZERO:
+		/* Neither "no timeout" nor "the longest": refused. */
+		e->flags = VBLIT_EXEC_HOLD;
+		e->hold_ms = 0;
 		break;
 	case EXEC_COPY_OVERLAP:
 		e->src_handle = dst;
@@ -700,7 +707,7 @@ static void test_exec_invalid(void)
 
 	for (int c = 0; c < EXEC_CASES; c++) {
 		igt_dynamic(exec_cases[c].name) {
-			if (c == EXEC_HOLD_MS_TOO_BIG)
+			if (c == EXEC_HOLD_MS_TOO_BIG || c == EXEC_HOLD_MS_ZERO)
 				vblit_require_hold(fd);
 			exec_case_prepare(c, &e, dst, src, closed);
 			igt_assert_eq(__vblit_exec(fd, &e), exec_cases[c].err);
