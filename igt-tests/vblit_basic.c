@@ -13,6 +13,7 @@
 
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "igt.h"
@@ -522,6 +523,48 @@ static void test_exec_checksum(void)
 	vblit_assert_no_leaks();
 }
 
+/**
+ * SUBTEST: exec-checksum-overlap
+ * Description: CHECKSUM whose 8-byte result overlaps its source (at the
+ *	start, inside, at the end, across a page boundary) is accepted; the
+ *	result is the hash of the source before the job, and no other byte
+ *	of the object changes.
+ */
+static void test_exec_checksum_overlap(void)
+{
+	static const struct { uint64_t src, len, dst; } cases[] = {
+		{ 0, 2 * PAGE, 0 },
+		{ 100, PAGE, 100 + PAGE / 2 },
+		{ 8, PAGE, PAGE + 4 },
+		{ PAGE - 3, 16, PAGE - 7 },
+	};
+	const size_t size = 2 * PAGE;
+	uint32_t handle = vblit_gem_create(fd, size);
+	uint8_t *map, *ref = malloc(size);
+
+	igt_assert(ref);
+	map = vblit_gem_mmap(fd, handle, size, PROT_READ | PROT_WRITE);
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t want;
+
+		vblit_pattern_write(map, size, 0x60 + i);
+		want = vblit_fnv1a64(map + cases[i].src, cases[i].len);
+		memcpy(ref, map, size);
+		for (int b = 0; b < 8; b++)
+			ref[cases[i].dst + b] = want >> (8 * b);
+
+		vblit_checksum(fd, handle, cases[i].dst, handle, cases[i].src,
+			       cases[i].len);
+		vblit_mem_check(map, ref, size, "object after an overlapping checksum");
+	}
+
+	munmap(map, size);
+	free(ref);
+	vblit_gem_close(fd, handle);
+	vblit_assert_no_leaks();
+}
+
 /*
  * exec-invalid: each case starts from a valid COPY (or FILL, CHECKSUM) and
  * breaks exactly one member.
@@ -817,6 +860,49 @@ static void test_hold_timeout(void)
 	vblit_assert_no_leaks();
 }
 
+/**
+ * SUBTEST: wait-negative-timeout
+ * Description: GEM_WAIT with a negative timeout returns 0 at once on an
+ *	idle object; on an object with a held job it waits without limit,
+ *	until the hold has ended and the job has run.
+ */
+static void test_wait_negative_timeout(void)
+{
+	static const int64_t timeouts[] = { -1, -1000000000ll, INT64_MIN };
+	struct timespec start;
+	uint32_t handle, hold_ms, *map;
+	double ms;
+
+	handle = vblit_gem_create(fd, PAGE);
+	map = vblit_gem_mmap(fd, handle, PAGE, PROT_READ);
+
+	for (unsigned int i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		igt_assert_eq(__vblit_gem_wait(fd, handle, timeouts[i]), 0);
+		ms = vblit_elapsed_ms(&start);
+		igt_assert_f(ms < 2000, "GEM_WAIT(%" PRId64 ") on an idle object took %.0f ms\n",
+			     timeouts[i], ms);
+	}
+
+	if (vblit_getparam(fd, VBLIT_PARAM_HAS_EXEC_HOLD)) {
+		hold_ms = vblit_hold_ms(fd, 300);
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		vblit_fill_held(fd, handle, 0, PAGE, 0x4e6a7001, hold_ms);
+		igt_assert_eq(__vblit_gem_wait(fd, handle, -1), 0);
+		ms = vblit_elapsed_ms(&start);
+		igt_info("GEM_WAIT(-1) on a job held for %u ms returned after %.1f ms\n",
+			 hold_ms, ms);
+		igt_assert_f(ms >= hold_ms * 0.9,
+			     "GEM_WAIT(-1) returned %.1f ms into a %u ms hold\n",
+			     ms, hold_ms);
+		vblit_value_check(map, PAGE, 0x4e6a7001, "object after GEM_WAIT(-1)");
+	}
+
+	munmap(map, PAGE);
+	vblit_gem_close(fd, handle);
+	vblit_assert_no_leaks();
+}
+
 /* hold-timeout-busy: seconds of 64 MiB CHECKSUM jobs queued ahead. */
 #define BUSY_SIZE	(64ul << 20)
 #define BUSY_MS		2500	/* the busy work aimed at, from a calibration */
@@ -1070,6 +1156,53 @@ static void test_fence_out(void)
 }
 
 /**
+ * SUBTEST: fence-out-no-fd
+ * Description: FENCE_OUT with no free descriptor (RLIMIT_NOFILE lowered to
+ *	the lowest free one) gives -EMFILE and queues nothing: the object
+ *	stays idle and unwritten. The same EXEC succeeds once one is free.
+ */
+static void test_fence_out_no_fd(void)
+{
+	uint32_t handle = vblit_gem_create(fd, PAGE);
+	int64_t submitted = vblit_stat("jobs_submitted");
+	struct rlimit old, tight;
+	struct drm_vblit_exec e;
+	int lowest, err;
+	uint32_t *map;
+
+	map = vblit_gem_mmap(fd, handle, PAGE, PROT_READ);
+	lowest = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	igt_assert_lte(0, lowest);
+	close(lowest);
+	igt_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = lowest;
+
+	vblit_exec_init(&e, VBLIT_OP_FILL, handle, 0, 0, 0, PAGE);
+	e.flags = VBLIT_EXEC_FENCE_OUT;
+	e.value = 0xef11e000;
+	igt_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	err = __vblit_exec(fd, &e);
+	igt_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	igt_assert_eq(err, -EMFILE);
+
+	/* A queued job would be in flight or done by now: neither. */
+	igt_assert(!vblit_gem_busy(fd, handle));
+	vblit_value_check(map, PAGE, 0, "object after -EMFILE");
+	if (submitted >= 0)
+		igt_assert_eq_s64(vblit_stat("jobs_submitted"), submitted);
+
+	vblit_exec(fd, &e);
+	igt_assert(fence_signaled(e.fence_fd, 20000));
+	vblit_value_check(map, PAGE, 0xef11e000, "object once a descriptor is free");
+	close(e.fence_fd);
+
+	munmap(map, PAGE);
+	vblit_gem_close(fd, handle);
+	vblit_assert_no_leaks();
+}
+
+/**
  * SUBTEST: close-busy
  * Description: Closing a file with a held job does not wait for hold_ms:
  *	the job is released and every object freed.
@@ -1230,6 +1363,10 @@ igt_main
 	igt_subtest("exec-checksum")
 		test_exec_checksum();
 
+	igt_describe("CHECKSUM may store its result over its source.");
+	igt_subtest("exec-checksum-overlap")
+		test_exec_checksum_overlap();
+
 	igt_describe("Each invalid EXEC member gives its exact errno; no job runs.");
 	igt_subtest_with_dynamic("exec-invalid")
 		test_exec_invalid();
@@ -1246,6 +1383,10 @@ igt_main
 	igt_subtest("hold-timeout")
 		test_hold_timeout();
 
+	igt_describe("GEM_WAIT with a negative timeout: 0 at once when idle, else no limit.");
+	igt_subtest("wait-negative-timeout")
+		test_wait_negative_timeout();
+
 	igt_describe("A held job stops being held on time behind a busy engine.");
 	igt_subtest("hold-timeout-busy")
 		test_hold_timeout_busy();
@@ -1257,6 +1398,10 @@ igt_main
 	igt_describe("FENCE_OUT returns a sync_file that signals when the job is done.");
 	igt_subtest("fence-out")
 		test_fence_out();
+
+	igt_describe("FENCE_OUT with no free descriptor gives -EMFILE and queues nothing.");
+	igt_subtest("fence-out-no-fd")
+		test_fence_out_no_fd();
 
 	igt_describe("Closing a file with held jobs frees everything promptly.");
 	igt_subtest("close-busy")
