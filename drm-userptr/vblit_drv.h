@@ -72,11 +72,20 @@ struct vblit_device {
 	/** @udev: userptr state shared by the device's userptr objects. */
 	struct drm_userptr_device udev;
 	/**
-	 * @engine_wq: ordered, WQ_MEM_RECLAIM; runs jobs and hold timeouts.
-	 * Its items never sleep on anything but the CPU: they signal the
-	 * fences the invalidation callback waits for, possibly in reclaim.
+	 * @engine_wq: ordered, WQ_MEM_RECLAIM; runs the jobs, one at a time,
+	 * in the order they became runnable. Its items never sleep on
+	 * anything but the CPU: they signal the fences the invalidation
+	 * callback waits for, possibly in reclaim.
 	 */
 	struct workqueue_struct *engine_wq;
+	/**
+	 * @hold_wq: unbound, WQ_MEM_RECLAIM; runs the hold timeouts. Kept off
+	 * @engine_wq, where a timeout would wait behind every job queued
+	 * there and a hold would last as long as the engine is busy. Reclaim
+	 * may wait for a held job's fence (an invalidation of its pages), so
+	 * a timeout must not depend on a new worker being allocated.
+	 */
+	struct workqueue_struct *hold_wq;
 	/**
 	 * @cleanup_wq: drops the object references of finished jobs. Kept
 	 * off @engine_wq because freeing a userptr object removes its

@@ -60,6 +60,12 @@
  * &vblit_device.hold_lock. The first two then cancel the timeout
  * synchronously before letting the job run, so that the timeout never
  * touches a job that may be gone.
+ *
+ * The timeout runs on a queue of its own, &vblit_device.hold_wq, so that
+ * a hold ends on time whatever the engine is doing: on the engine's ordered
+ * queue it would wait behind every job queued there. A job whose hold ended
+ * joins the engine's queue like any released job; its fence signals once
+ * the jobs queued before it have run.
  */
 
 #define VBLIT_FNV64_OFFSET_BASIS	0xcbf29ce484222325ULL
@@ -354,7 +360,7 @@ static void vblit_job_hold(struct vblit_job *job, struct vblit_file *vfile,
 	spin_lock(&vdev->hold_lock);
 	list_add_tail(&job->hold_link, &vfile->held);
 	atomic64_inc(&vdev->jobs_held);
-	queue_delayed_work(vdev->engine_wq, &job->hold_timeout,
+	queue_delayed_work(vdev->hold_wq, &job->hold_timeout,
 			   msecs_to_jiffies(hold_ms));
 	spin_unlock(&vdev->hold_lock);
 }
@@ -512,7 +518,8 @@ static int vblit_exec_check_args(const struct vblit_device *vdev,
 		return -EINVAL;
 	if (!args->length)
 		return -EINVAL;
-	if (args->hold_ms && !(args->flags & VBLIT_EXEC_HOLD))
+	/* hold_ms comes with HOLD and only with it: 0 is no default. */
+	if (!args->hold_ms != !(args->flags & VBLIT_EXEC_HOLD))
 		return -EINVAL;
 	if (args->hold_ms > vdev->max_hold_ms)
 		return -EINVAL;
@@ -563,9 +570,10 @@ static int vblit_exec_check_ranges(const struct drm_vblit_exec *args,
  * hold_ms) and the fences it depends on signaled.
  *
  * Errors, in the order checked: -EINVAL for non-zero pad, unknown flags,
- * a zero length, hold_ms without HOLD or above max_hold_ms, an unknown op,
- * a non-zero src_handle, src_offset or upper half of value for FILL, or a
- * non-zero value for COPY and CHECKSUM; -ENOENT for an unknown handle;
+ * a zero length, HOLD without hold_ms, hold_ms without HOLD or above
+ * max_hold_ms, an unknown op, a non-zero src_handle, src_offset or upper
+ * half of value for FILL, or a non-zero value for COPY and CHECKSUM;
+ * -ENOENT for an unknown handle;
  * -EINVAL for a range outside its object (CHECKSUM's destination is 8
  * bytes) or overlapping copy ranges in one object; -EINTR or -ENOMEM from
  * pinning shmem pages; -ENOMEM; -EMFILE with FENCE_OUT and no free fd;
@@ -647,7 +655,7 @@ int vblit_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 	args->fence_fd = fd;
 	args->job_id = job->id;
 	if (args->flags & VBLIT_EXEC_HOLD)
-		vblit_job_hold(job, vfile, args->hold_ms ?: vdev->max_hold_ms);
+		vblit_job_hold(job, vfile, args->hold_ms);
 	else
 		vblit_job_kick(job);
 
@@ -742,21 +750,33 @@ int vblit_engine_init(struct vblit_device *vdev)
 		return -ENOMEM;
 
 	vdev->engine_wq = alloc_ordered_workqueue("vblit-engine", WQ_MEM_RECLAIM);
-	if (!vdev->engine_wq) {
-		destroy_workqueue(vdev->cleanup_wq);
-		return -ENOMEM;
-	}
+	if (!vdev->engine_wq)
+		goto err_cleanup_wq;
+
+	vdev->hold_wq = alloc_workqueue("vblit-hold",
+					WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!vdev->hold_wq)
+		goto err_engine_wq;
 	return 0;
+
+err_engine_wq:
+	destroy_workqueue(vdev->engine_wq);
+err_cleanup_wq:
+	destroy_workqueue(vdev->cleanup_wq);
+	return -ENOMEM;
 }
 
 /**
  * vblit_engine_fini() - destroy the engine's workqueues
  * @vdev: the device; no job may exist (they hold module references)
  *
- * The engine first: its last items queue on the cleanup queue.
+ * In the order work flows: a hold timeout queues its job on the engine,
+ * the engine's last items queue on the cleanup queue. Destroying a queue
+ * waits for its items, so no timeout is still returning into the module.
  */
 void vblit_engine_fini(struct vblit_device *vdev)
 {
+	destroy_workqueue(vdev->hold_wq);
 	destroy_workqueue(vdev->engine_wq);
 	destroy_workqueue(vdev->cleanup_wq);
 }

@@ -13,6 +13,7 @@
 
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "igt.h"
@@ -522,6 +523,48 @@ static void test_exec_checksum(void)
 	vblit_assert_no_leaks();
 }
 
+/**
+ * SUBTEST: exec-checksum-overlap
+ * Description: CHECKSUM whose 8-byte result overlaps its source (at the
+ *	start, inside, at the end, across a page boundary) is accepted; the
+ *	result is the hash of the source before the job, and no other byte
+ *	of the object changes.
+ */
+static void test_exec_checksum_overlap(void)
+{
+	static const struct { uint64_t src, len, dst; } cases[] = {
+		{ 0, 2 * PAGE, 0 },
+		{ 100, PAGE, 100 + PAGE / 2 },
+		{ 8, PAGE, PAGE + 4 },
+		{ PAGE - 3, 16, PAGE - 7 },
+	};
+	const size_t size = 2 * PAGE;
+	uint32_t handle = vblit_gem_create(fd, size);
+	uint8_t *map, *ref = malloc(size);
+
+	igt_assert(ref);
+	map = vblit_gem_mmap(fd, handle, size, PROT_READ | PROT_WRITE);
+
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t want;
+
+		vblit_pattern_write(map, size, 0x60 + i);
+		want = vblit_fnv1a64(map + cases[i].src, cases[i].len);
+		memcpy(ref, map, size);
+		for (int b = 0; b < 8; b++)
+			ref[cases[i].dst + b] = want >> (8 * b);
+
+		vblit_checksum(fd, handle, cases[i].dst, handle, cases[i].src,
+			       cases[i].len);
+		vblit_mem_check(map, ref, size, "object after an overlapping checksum");
+	}
+
+	munmap(map, size);
+	free(ref);
+	vblit_gem_close(fd, handle);
+	vblit_assert_no_leaks();
+}
+
 /*
  * exec-invalid: each case starts from a valid COPY (or FILL, CHECKSUM) and
  * breaks exactly one member.
@@ -540,6 +583,7 @@ enum exec_case {
 	EXEC_LENGTH_OVERFLOW,
 	EXEC_HOLD_MS_WITHOUT_HOLD,
 	EXEC_HOLD_MS_TOO_BIG,
+	EXEC_HOLD_MS_ZERO,
 	EXEC_COPY_OVERLAP,
 	EXEC_UNKNOWN_DST,
 	EXEC_UNKNOWN_SRC,
@@ -570,6 +614,7 @@ static const struct {
 	[EXEC_LENGTH_OVERFLOW] = { "length-overflow", -EINVAL },
 	[EXEC_HOLD_MS_WITHOUT_HOLD] = { "hold-ms-without-hold", -EINVAL },
 	[EXEC_HOLD_MS_TOO_BIG] = { "hold-ms-too-big", -EINVAL },
+	[EXEC_HOLD_MS_ZERO] = { "hold-ms-zero", -EINVAL },
 	[EXEC_COPY_OVERLAP] = { "copy-overlap", -EINVAL },
 	[EXEC_UNKNOWN_DST] = { "unknown-dst", -ENOENT },
 	[EXEC_UNKNOWN_SRC] = { "unknown-src", -ENOENT },
@@ -632,6 +677,11 @@ static void exec_case_prepare(enum exec_case c, struct drm_vblit_exec *e,
 		e->flags = VBLIT_EXEC_HOLD;
 		e->hold_ms = vblit_getparam(fd, VBLIT_PARAM_MAX_HOLD_MS) + 1;
 		igt_require(e->hold_ms != 0);
+		break;
+	case EXEC_HOLD_MS_ZERO:
+		/* Neither "no timeout" nor "the longest": refused. */
+		e->flags = VBLIT_EXEC_HOLD;
+		e->hold_ms = 0;
 		break;
 	case EXEC_COPY_OVERLAP:
 		e->src_handle = dst;
@@ -700,7 +750,7 @@ static void test_exec_invalid(void)
 
 	for (int c = 0; c < EXEC_CASES; c++) {
 		igt_dynamic(exec_cases[c].name) {
-			if (c == EXEC_HOLD_MS_TOO_BIG)
+			if (c == EXEC_HOLD_MS_TOO_BIG || c == EXEC_HOLD_MS_ZERO)
 				vblit_require_hold(fd);
 			exec_case_prepare(c, &e, dst, src, closed);
 			igt_assert_eq(__vblit_exec(fd, &e), exec_cases[c].err);
@@ -808,6 +858,179 @@ static void test_hold_timeout(void)
 	munmap(map, PAGE);
 	vblit_gem_close(fd, handle);
 	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: wait-negative-timeout
+ * Description: GEM_WAIT with a negative timeout returns 0 at once on an
+ *	idle object; on an object with a held job it waits without limit,
+ *	until the hold has ended and the job has run.
+ */
+static void test_wait_negative_timeout(void)
+{
+	static const int64_t timeouts[] = { -1, -1000000000ll, INT64_MIN };
+	struct timespec start;
+	uint32_t handle, hold_ms, *map;
+	double ms;
+
+	handle = vblit_gem_create(fd, PAGE);
+	map = vblit_gem_mmap(fd, handle, PAGE, PROT_READ);
+
+	for (unsigned int i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		igt_assert_eq(__vblit_gem_wait(fd, handle, timeouts[i]), 0);
+		ms = vblit_elapsed_ms(&start);
+		igt_assert_f(ms < 2000, "GEM_WAIT(%" PRId64 ") on an idle object took %.0f ms\n",
+			     timeouts[i], ms);
+	}
+
+	if (vblit_getparam(fd, VBLIT_PARAM_HAS_EXEC_HOLD)) {
+		hold_ms = vblit_hold_ms(fd, 300);
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		vblit_fill_held(fd, handle, 0, PAGE, 0x4e6a7001, hold_ms);
+		igt_assert_eq(__vblit_gem_wait(fd, handle, -1), 0);
+		ms = vblit_elapsed_ms(&start);
+		igt_info("GEM_WAIT(-1) on a job held for %u ms returned after %.1f ms\n",
+			 hold_ms, ms);
+		igt_assert_f(ms >= hold_ms * 0.9,
+			     "GEM_WAIT(-1) returned %.1f ms into a %u ms hold\n",
+			     ms, hold_ms);
+		vblit_value_check(map, PAGE, 0x4e6a7001, "object after GEM_WAIT(-1)");
+	}
+
+	munmap(map, PAGE);
+	vblit_gem_close(fd, handle);
+	vblit_assert_no_leaks();
+}
+
+/* hold-timeout-busy: seconds of 64 MiB CHECKSUM jobs queued ahead. */
+#define BUSY_SIZE	(64ul << 20)
+#define BUSY_MS		2500	/* the busy work aimed at, from a calibration */
+#define BUSY_JOBS_MIN	12	/* a calibration on a loaded machine may be far off */
+#define BUSY_JOBS_MAX	48
+#define BUSY_HOLD_MS	20	/* the hold under test */
+#define BUSY_PROBES	12	/* held jobs, one JOB_RELEASE probe each */
+#define BUSY_STEP_MS	50	/* probe j comes (j + 1) steps after its hold */
+#define BUSY_LATE_MS	400	/* a loaded TCG guest may end a hold this late */
+
+/* Sleep until @ms after @start. */
+static void sleep_until(const struct timespec *start, double ms)
+{
+	double left = ms - vblit_elapsed_ms(start);
+
+	if (left > 0)
+		usleep(left * 1000);
+}
+
+/**
+ * SUBTEST: hold-timeout-busy
+ * Description: Jobs held for 20 ms behind seconds of queued 64 MiB
+ *	CHECKSUM jobs stop being held on time, while the engine is still
+ *	busy: JOB_RELEASE gives -ENOENT at the latest 400 ms after the hold.
+ *	Their fences signal only after the jobs queued before them, and
+ *	before a job queued after them.
+ */
+static void test_hold_timeout_busy(void)
+{
+	uint32_t busy[BUSY_JOBS_MAX], held[BUSY_PROBES], calib, src, late;
+	struct timespec start, submitted[BUSY_PROBES];
+	double one_ms, probed[BUSY_PROBES], answered[BUSY_PROBES], first_end = -1;
+	uint64_t ids[BUSY_PROBES], want;
+	int err[BUSY_PROBES];
+	bool engine_busy;
+	uint32_t hold_ms;
+	unsigned int n;
+	uint8_t *map;
+
+	vblit_require_hold(fd);
+	igt_require_f(vblit_getparam(fd, VBLIT_PARAM_MAX_GEM_SIZE) >= BUSY_SIZE,
+		      "MAX_GEM_SIZE below the 64 MiB of the busy jobs\n");
+	hold_ms = vblit_hold_ms(fd, BUSY_HOLD_MS);
+
+	/* One job alone, once the first one pinned the source's pages. */
+	src = vblit_gem_create(fd, BUSY_SIZE);
+	calib = vblit_gem_create(fd, PAGE);
+	vblit_checksum(fd, calib, 0, src, 0, BUSY_SIZE);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	vblit_checksum(fd, calib, 0, src, 0, BUSY_SIZE);
+	one_ms = vblit_elapsed_ms(&start);
+	n = BUSY_MS / (one_ms + 1) + 1;
+	n = n < BUSY_JOBS_MIN ? BUSY_JOBS_MIN : n > BUSY_JOBS_MAX ? BUSY_JOBS_MAX : n;
+
+	/* Readers of one source, each its own destination: all queued at once. */
+	for (unsigned int i = 0; i < n; i++) {
+		busy[i] = vblit_gem_create(fd, PAGE);
+		igt_assert_eq(__vblit_checksum(fd, busy[i], 0, src, 0, BUSY_SIZE), 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		held[j] = vblit_gem_create(fd, PAGE);
+		clock_gettime(CLOCK_MONOTONIC, &submitted[j]);
+		ids[j] = vblit_fill_held(fd, held[j], 0, PAGE, 0x4e1d0000 | j, hold_ms);
+	}
+
+	/*
+	 * A probe that finds its job held releases it: one job per probe.
+	 * Found held, the job was held when the probe started; not found, it
+	 * was no longer held when the probe returned.
+	 */
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		sleep_until(&submitted[j], hold_ms + (j + 1) * BUSY_STEP_MS);
+		probed[j] = vblit_elapsed_ms(&submitted[j]) - hold_ms;
+		err[j] = __vblit_job_release(fd, ids[j]);
+		answered[j] = vblit_elapsed_ms(&submitted[j]) - hold_ms;
+		if (err[j] == -ENOENT && first_end < 0)
+			first_end = answered[j];
+	}
+	engine_busy = vblit_gem_busy(fd, busy[n - 1]);
+	late = vblit_gem_create(fd, PAGE);
+	igt_assert_eq(__vblit_fill(fd, late, 0, PAGE, 0x1a7e1a7e), 0);
+
+	igt_info("%u busy jobs of 64 MiB (%.0f ms alone); engine %s at the last probe, %.0f ms in\n",
+		 n, one_ms, engine_busy ? "busy" : "idle", vblit_elapsed_ms(&start));
+	for (unsigned int j = 0; j < BUSY_PROBES; j++)
+		igt_info("held job %u, %u ms hold, %.0f to %.0f ms after it: JOB_RELEASE %d\n",
+			 j, hold_ms, probed[j], answered[j], err[j]);
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		igt_assert_f(err[j] == 0 || err[j] == -ENOENT,
+			     "JOB_RELEASE of held job %u gave %d\n", j, err[j]);
+		igt_assert_f(err[j] == -ENOENT || probed[j] < BUSY_LATE_MS,
+			     "job held for %u ms is still held %.0f ms later, behind a busy engine\n",
+			     hold_ms, probed[j]);
+	}
+
+	/* The engine keeps its order: after the busy jobs, before the late one. */
+	vblit_gem_wait(fd, held[0]);
+	igt_assert_f(!vblit_gem_busy(fd, busy[n - 1]),
+		     "a held job ran before the jobs queued ahead of it\n");
+	vblit_gem_wait(fd, late);
+	for (unsigned int j = 0; j < BUSY_PROBES; j++)
+		igt_assert_f(!vblit_gem_busy(fd, held[j]),
+			     "held job %u still busy after a job queued after it\n", j);
+	igt_info("hold ended at most %.0f ms late; everything done %.0f ms in\n",
+		 first_end, vblit_elapsed_ms(&start));
+
+	map = vblit_gem_mmap(fd, calib, PAGE, PROT_READ);
+	memcpy(&want, map, sizeof(want));
+	munmap(map, PAGE);
+	for (unsigned int i = 0; i < n; i++) {
+		map = vblit_gem_mmap(fd, busy[i], PAGE, PROT_READ);
+		igt_assert_eq_u64(*(uint64_t *)map, want);
+		munmap(map, PAGE);
+		vblit_gem_close(fd, busy[i]);
+	}
+	for (unsigned int j = 0; j < BUSY_PROBES; j++) {
+		map = vblit_gem_mmap(fd, held[j], PAGE, PROT_READ);
+		vblit_value_check(map, PAGE, 0x4e1d0000 | j, "object of a held job");
+		munmap(map, PAGE);
+		vblit_gem_close(fd, held[j]);
+	}
+	vblit_gem_close(fd, late);
+	vblit_gem_close(fd, calib);
+	vblit_gem_close(fd, src);
+	vblit_assert_no_leaks();
+	igt_require_f(engine_busy,
+		      "the engine went idle before the last probe: the holds never met a busy engine\n");
 }
 
 /**
@@ -926,6 +1149,53 @@ static void test_fence_out(void)
 				  "object after its fence signaled");
 		close(e.fence_fd);
 	}
+
+	munmap(map, PAGE);
+	vblit_gem_close(fd, handle);
+	vblit_assert_no_leaks();
+}
+
+/**
+ * SUBTEST: fence-out-no-fd
+ * Description: FENCE_OUT with no free descriptor (RLIMIT_NOFILE lowered to
+ *	the lowest free one) gives -EMFILE and queues nothing: the object
+ *	stays idle and unwritten. The same EXEC succeeds once one is free.
+ */
+static void test_fence_out_no_fd(void)
+{
+	uint32_t handle = vblit_gem_create(fd, PAGE);
+	int64_t submitted = vblit_stat("jobs_submitted");
+	struct rlimit old, tight;
+	struct drm_vblit_exec e;
+	int lowest, err;
+	uint32_t *map;
+
+	map = vblit_gem_mmap(fd, handle, PAGE, PROT_READ);
+	lowest = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	igt_assert_lte(0, lowest);
+	close(lowest);
+	igt_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	tight = old;
+	tight.rlim_cur = lowest;
+
+	vblit_exec_init(&e, VBLIT_OP_FILL, handle, 0, 0, 0, PAGE);
+	e.flags = VBLIT_EXEC_FENCE_OUT;
+	e.value = 0xef11e000;
+	igt_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	err = __vblit_exec(fd, &e);
+	igt_assert_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	igt_assert_eq(err, -EMFILE);
+
+	/* A queued job would be in flight or done by now: neither. */
+	igt_assert(!vblit_gem_busy(fd, handle));
+	vblit_value_check(map, PAGE, 0, "object after -EMFILE");
+	if (submitted >= 0)
+		igt_assert_eq_s64(vblit_stat("jobs_submitted"), submitted);
+
+	vblit_exec(fd, &e);
+	igt_assert(fence_signaled(e.fence_fd, 20000));
+	vblit_value_check(map, PAGE, 0xef11e000, "object once a descriptor is free");
+	close(e.fence_fd);
 
 	munmap(map, PAGE);
 	vblit_gem_close(fd, handle);
@@ -1093,6 +1363,10 @@ igt_main
 	igt_subtest("exec-checksum")
 		test_exec_checksum();
 
+	igt_describe("CHECKSUM may store its result over its source.");
+	igt_subtest("exec-checksum-overlap")
+		test_exec_checksum_overlap();
+
 	igt_describe("Each invalid EXEC member gives its exact errno; no job runs.");
 	igt_subtest_with_dynamic("exec-invalid")
 		test_exec_invalid();
@@ -1109,6 +1383,14 @@ igt_main
 	igt_subtest("hold-timeout")
 		test_hold_timeout();
 
+	igt_describe("GEM_WAIT with a negative timeout: 0 at once when idle, else no limit.");
+	igt_subtest("wait-negative-timeout")
+		test_wait_negative_timeout();
+
+	igt_describe("A held job stops being held on time behind a busy engine.");
+	igt_subtest("hold-timeout-busy")
+		test_hold_timeout_busy();
+
 	igt_describe("JOB_RELEASE of a job not held by this file gives -ENOENT.");
 	igt_subtest_with_dynamic("job-release-invalid")
 		test_job_release_invalid();
@@ -1116,6 +1398,10 @@ igt_main
 	igt_describe("FENCE_OUT returns a sync_file that signals when the job is done.");
 	igt_subtest("fence-out")
 		test_fence_out();
+
+	igt_describe("FENCE_OUT with no free descriptor gives -EMFILE and queues nothing.");
+	igt_subtest("fence-out-no-fd")
+		test_fence_out_no_fd();
 
 	igt_describe("Closing a file with held jobs frees everything promptly.");
 	igt_subtest("close-busy")

@@ -440,6 +440,40 @@ static void test_probe_gem_mapping(void)
 	vblit_assert_no_leaks();
 }
 
+/**
+ * SUBTEST: probe-prot-none
+ * Description: PROBE over a PROT_NONE mapping succeeds, READ_ONLY or not:
+ *	the probe checks that the range is mapped, not its protection. Every
+ *	job on the objects then gives -EFAULT; once the range is read-write
+ *	they work.
+ */
+static void test_probe_prot_none(void)
+{
+	const size_t size = 4 * PAGE;
+	uint8_t *ptr = vblit_reserve(size);
+	uint32_t handle, ro;
+	struct bo bo;
+
+	require_probe();
+	handle = vblit_gem_userptr(fd, ptr, size, VBLIT_USERPTR_PROBE);
+	ro = vblit_gem_userptr(fd, ptr, size,
+			       VBLIT_USERPTR_PROBE | VBLIT_USERPTR_READ_ONLY);
+	check_all_access(handle, -EFAULT, "probed userptr over PROT_NONE");
+	bo = bo_create(PAGE);
+	igt_assert_eq(__vblit_copy(fd, bo.handle, 0, ro, 0, PAGE), -EFAULT);
+	bo_destroy(&bo);
+
+	igt_assert_eq(mprotect(ptr, size, PROT_READ | PROT_WRITE), 0);
+	vblit_pattern_write(ptr, size, 0x1100);
+	device_check_pattern(handle, size, 0x1100, "probed userptr made read-write");
+	device_check_pattern(ro, size, 0x1100, "probed read-only userptr made read-write");
+
+	vblit_gem_close(fd, ro);
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
 /* ---------------------------------------------------------------------- */
 /* Banned paths                                                           */
 
@@ -1160,6 +1194,46 @@ static void test_partial_invalidate_remap(void)
 }
 
 /**
+ * SUBTEST: partial-unmap
+ * Description: With the last page of a 64-page object unmapped, every job
+ *	on the object gives -EFAULT, also jobs over its first page, chunks
+ *	away from the hole, whether or not the object was used before; the
+ *	memory is unchanged. Once the page is mapped again the object works,
+ *	with the new page's zeros.
+ */
+static void test_partial_unmap(bool used)
+{
+	const size_t n = 4 * CHUNK_PAGES, size = n * PAGE;
+	uint8_t *ptr = vblit_mmap_anon(size);
+	uint8_t *hole = ptr + size - PAGE;
+	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
+	uint8_t *expected = malloc(size);
+
+	igt_assert(expected);
+	vblit_pattern_write(ptr, size, 0x1200);
+	if (used)
+		device_check_pattern(handle, size, 0x1200, "before the unmap");
+
+	igt_assert_eq(munmap(hole, PAGE), 0);
+	check_all_access(handle, -EFAULT, "object with its last page unmapped");
+	igt_assert_eq(__vblit_fill(fd, handle, 5, 1, 0xdead), -EFAULT);
+	vblit_pattern_check(ptr, size - PAGE, 0x1200, "mapped pages after refused jobs");
+
+	igt_assert(mmap(hole, PAGE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == hole);
+	memcpy(expected, ptr, size);
+	vblit_value_check(expected + size - PAGE, PAGE, 0, "page mapped again");
+	vblit_device_check_mem(fd, handle, expected, size, "object with the page mapped again");
+	vblit_fill(fd, handle, 0, size, 0x12121212);
+	vblit_value_check(ptr, size, 0x12121212, "memory after a fill of the whole object");
+
+	free(expected);
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
+/**
  * SUBTEST: prot-none
  * Description: A userptr over PROT_NONE memory is created (no PROBE
  *	objection: it is an ordinary mapping) but every use gives -EFAULT.
@@ -1473,6 +1547,49 @@ static void test_fork_cow_device_write(bool used)
 	vblit_assert_no_leaks();
 }
 
+/**
+ * SUBTEST: hold-blocks-fork
+ * Description: fork() with a held job (hold_ms 300) on a userptr object
+ *	over private memory returns only once the job has run: at least
+ *	hold_ms after the job was queued, with the object idle. The job wrote
+ *	the parent's pages before they were shared, so the child sees its
+ *	data too.
+ */
+static void test_hold_blocks_fork(void)
+{
+	const size_t size = 4 * PAGE;
+	void *ptr = vblit_mmap_anon(size);
+	uint32_t handle, hold_ms;
+	struct timespec start;
+	bool busy;
+	double ms;
+
+	vblit_require_hold(fd);
+	hold_ms = vblit_hold_ms(fd, 300);
+	/* Populated: fork write-protects (and so invalidates) only that. */
+	vblit_pattern_write(ptr, size, 0x1300);
+	handle = vblit_gem_userptr(fd, ptr, size, 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	vblit_fill_held(fd, handle, 0, size, 0x13131313, hold_ms);
+	igt_fork(child, 1)
+		vblit_value_check(ptr, size, 0x13131313, "child's copy");
+	ms = vblit_elapsed_ms(&start);
+	busy = vblit_gem_busy(fd, handle);
+	igt_waitchildren();
+
+	igt_info("fork() returned %.1f ms after a job held for %u ms\n",
+		 ms, hold_ms);
+	igt_assert_f(!busy, "fork() returned with the held job still in flight\n");
+	igt_assert_f(ms >= hold_ms * 0.9,
+		     "fork() returned %.1f ms into a %u ms hold\n", ms, hold_ms);
+	vblit_value_check(ptr, size, 0x13131313, "parent's memory");
+
+	vblit_gem_close(fd, handle);
+	munmap(ptr, size);
+	vblit_assert_no_leaks();
+}
+
 /* ---------------------------------------------------------------------- */
 /* Lifetime                                                               */
 
@@ -1713,6 +1830,10 @@ igt_main
 	igt_subtest("probe-gem-mapping")
 		test_probe_gem_mapping();
 
+	igt_describe("PROBE over a PROT_NONE mapping succeeds; jobs give -EFAULT.");
+	igt_subtest("probe-prot-none")
+		test_probe_prot_none();
+
 	igt_describe("MMAP_OFFSET of a userptr object gives -ENODEV.");
 	igt_subtest("mmap-offset-banned")
 		test_mmap_offset_banned();
@@ -1777,6 +1898,14 @@ igt_main
 	igt_subtest("madvise-dontneed")
 		test_madvise_dontneed();
 
+	igt_describe("One unmapped page fails every job on the object with -EFAULT.");
+	igt_subtest_with_dynamic("partial-unmap") {
+		igt_dynamic("used-before-unmap")
+			test_partial_unmap(true);
+		igt_dynamic("unused-before-unmap")
+			test_partial_unmap(false);
+	}
+
 	igt_describe("A userptr over PROT_NONE memory fails at use with -EFAULT.");
 	igt_subtest("prot-none")
 		test_prot_none();
@@ -1820,6 +1949,10 @@ igt_main
 		igt_dynamic("unused-before-fork")
 			test_fork_cow_device_write(false);
 	}
+
+	igt_describe("fork() waits for a held job on a userptr object to run.");
+	igt_subtest("hold-blocks-fork")
+		test_hold_blocks_fork();
 
 	igt_describe("A child exiting with objects open releases them all.");
 	igt_subtest("process-exit")

@@ -180,8 +180,10 @@ struct drm_vblit_gem_userptr {
 	 * @flags: in, %VBLIT_USERPTR_READ_ONLY: the device never writes the
 	 * pages and they are acquired without write access;
 	 * %VBLIT_USERPTR_PROBE: check at creation that the whole range is
-	 * backed by ordinary mappings; %VBLIT_USERPTR_UNSYNCHRONIZED: refused
-	 * with -ENODEV.
+	 * backed by ordinary mappings, not their protection: a PROT_NONE
+	 * range passes the probe, and jobs on the object then fail with
+	 * -EFAULT as they would without it; %VBLIT_USERPTR_UNSYNCHRONIZED:
+	 * refused with -ENODEV.
 	 */
 	__u32 flags;
 	/** @handle: out, the new object's handle. */
@@ -198,7 +200,9 @@ struct drm_vblit_gem_userptr {
  *	ranges do not overlap.
  * @VBLIT_OP_CHECKSUM: compute the 64-bit FNV-1a hash of src's
  *	[src_offset, src_offset + length) and store it, little endian, in
- *	dst at dst_offset (8 bytes).
+ *	dst at dst_offset (8 bytes). The result may overlap the source, in
+ *	one object or through shared pages: the hash is that of the source
+ *	before the job, the result is stored once it is computed.
  */
 enum drm_vblit_op {
 	VBLIT_OP_FILL = 0,
@@ -218,23 +222,42 @@ enum drm_vblit_op {
  * the engine runs the job later. Byte offsets and lengths need no alignment
  * (FILL's pattern is applied from dst_offset on).
  *
+ * A job acquires each userptr object it names whole, not only the bytes it
+ * touches, as i915 acquires all of an object's pages at once: one page of
+ * the object's range that is unmapped, or mapped without the access the
+ * object needs (write access unless %VBLIT_USERPTR_READ_ONLY), fails every
+ * job on the object with -EFAULT, jobs over its other pages included.
+ *
  * Errors: -EINVAL for an unknown @op or flag, non-zero @pad, a zero
- * @length, a range outside an object, @hold_ms without %VBLIT_EXEC_HOLD or
- * above %VBLIT_PARAM_MAX_HOLD_MS, or overlapping copy ranges in one object;
- * -ENOENT for an unknown handle; -EFAULT when a userptr range is no longer
+ * @length, a range outside an object, %VBLIT_EXEC_HOLD with a zero
+ * @hold_ms, @hold_ms without %VBLIT_EXEC_HOLD or above
+ * %VBLIT_PARAM_MAX_HOLD_MS, or overlapping copy ranges in one object;
+ * -ENOENT for an unknown handle; -EMFILE with %VBLIT_EXEC_FENCE_OUT and no
+ * free descriptor; -EFAULT when a page of a userptr object's range is not
  * (validly) mapped or the object belongs to another process; -EACCES when
  * the job would write a read-only userptr object; -EBUSY when invalidations
  * kept colliding with acquisition for longer than
  * %VBLIT_PARAM_RETRY_TIMEOUT_MS; -ERESTARTSYS/-EINTR on a signal; -ENOMEM.
+ * A failed EXEC queues nothing.
  */
 struct drm_vblit_exec {
 	/** @op: one of &enum drm_vblit_op. */
 	__u32 op;
 	/**
-	 * @flags: %VBLIT_EXEC_FENCE_OUT: return a sync_file in @fence_fd;
+	 * @flags: %VBLIT_EXEC_FENCE_OUT: return a sync_file in @fence_fd, a
+	 * new close-on-exec descriptor (none free: -EMFILE, nothing queued);
 	 * %VBLIT_EXEC_HOLD: keep the job in flight (fence unsignaled, engine
 	 * not started) until &DRM_IOCTL_VBLIT_JOB_RELEASE names @job_id, the
-	 * file is closed, or @hold_ms passes, whichever comes first.
+	 * file is closed, or @hold_ms passes, whichever comes first. The hold
+	 * ends then whatever the engine is doing (JOB_RELEASE gives -ENOENT
+	 * from then on); the job then runs like one submitted without HOLD at
+	 * that moment: after the fences it depends on and after the jobs
+	 * already queued on the engine, which runs jobs one at a time in the
+	 * order they became ready. Its fence signals once it has run. A held
+	 * job on a userptr object over private memory blocks fork() of its
+	 * creator, which write-protects that memory, until the job has run:
+	 * up to @hold_ms (at most %VBLIT_PARAM_MAX_HOLD_MS) plus its wait on
+	 * the engine.
 	 */
 	__u32 flags;
 	/** @dst_handle: object written (FILL, COPY, CHECKSUM's result). */
@@ -249,7 +272,11 @@ struct drm_vblit_exec {
 	__u64 length;
 	/** @value: FILL's 32-bit pattern (upper half MBZ); MBZ otherwise. */
 	__u64 value;
-	/** @hold_ms: with %VBLIT_EXEC_HOLD, the automatic release timeout. */
+	/**
+	 * @hold_ms: with %VBLIT_EXEC_HOLD, the automatic release timeout in
+	 * milliseconds, 1 to %VBLIT_PARAM_MAX_HOLD_MS: 0 is refused rather
+	 * than read as "no timeout" or "the longest"; MBZ without HOLD.
+	 */
 	__u32 hold_ms;
 	/** @fence_fd: out, sync_file fd with %VBLIT_EXEC_FENCE_OUT, else -1. */
 	__s32 fence_fd;
@@ -262,6 +289,8 @@ struct drm_vblit_exec {
 /**
  * struct drm_vblit_gem_wait - wait for an object to become idle
  *
+ * An idle object gives 0 at once, whatever @timeout_ns.
+ *
  * Errors: -ENOENT for an unknown @handle; -EINVAL for non-zero @flags or
  * @pad; -ETIME if the object is still busy after @timeout_ns (a zero
  * timeout polls); -ERESTARTSYS/-EINTR on a signal.
@@ -271,7 +300,11 @@ struct drm_vblit_gem_wait {
 	__u32 handle;
 	/** @flags: MBZ. */
 	__u32 flags;
-	/** @timeout_ns: in, relative timeout in nanoseconds. */
+	/**
+	 * @timeout_ns: in, relative timeout in nanoseconds: 0 polls, a
+	 * negative value waits without limit (as i915's GEM_WAIT). Not
+	 * updated with the time left (unlike i915's).
+	 */
 	__s64 timeout_ns;
 	/** @pad: MBZ. */
 	__u64 pad;
