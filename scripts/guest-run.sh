@@ -9,7 +9,8 @@
 # binary@subtest: run only those); DEBUG_KERNEL=1 (scripts/test-debug.sh).
 #
 # Writes into /tmp/results (a writable 9p share): <pass>.json from the IGT
-# runner, checks.txt ("name pass|fail reason" lines), dmesg.txt, done.
+# runner, checks.txt ("name pass|fail reason" lines), dmesg.txt, stage
+# (what the guest is doing: the host names it if the guest dies), done.
 # Powers off through isa-debug-exit: status 3 means "ran to the end".
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LC_ALL=C.UTF-8
@@ -24,6 +25,13 @@ echo "guest: $(uname -r), $(nproc) cpus, nodes: $(ls -d /sys/devices/system/node
 check() { # name result reason
 	echo "$1 $2 ${3:-}" >>"$R/checks.txt"
 	echo "guest: check $1: $2 ${3:-}"
+}
+
+# What the guest is doing now, for the host's one line if it dies here
+# (a WARN under panic_on_warn while the modules unload, say).
+stage() {
+	echo "$1" >"$R/stage"
+	echo "guest: stage $1"
 }
 
 power_off() {
@@ -41,7 +49,7 @@ modprobe -d "$KTREE" -S "$KV" zram num_devices=1 &&
 	check vm/zram-swap fail "zram swap not set up"
 
 # The checking kernel (make test-debug): KUnit, kmemleak baseline.
-[ "${DEBUG_KERNEL:-0}" = 1 ] && bash "$PROJECT/scripts/test-debug.sh" guest-before
+[ "${DEBUG_KERNEL:-0}" = 1 ] && stage debug/before && bash "$PROJECT/scripts/test-debug.sh" guest-before
 
 stat_of() { sed -n "s/^$1: //p" /sys/kernel/debug/vblit/stats 2>/dev/null; }
 
@@ -55,11 +63,13 @@ for entry in ${PASSES//,/ }; do
 	# VBLIT_OPTS (kernel command line): more vblit parameters, e.g. a
 	# longer max_hold_ms for a slow debug kernel.
 	export VBLIT_MODULE_OPTS="backing=$pass ${VBLIT_OPTS:-}"
+	stage "$pass/module-load"
 	if ! insmod "$MODDIR/drm_userptr.ko" debug_hooks=1 || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
 		check "vm/$pass/module-load" fail "insmod failed"
 		continue
 	fi
 	check "vm/$pass/module-load" pass
+	stage "$pass/${MODE:-test}"
 	case "${MODE:-test}" in
 	test)
 		if [ "$pass_suites" = all ]; then bins=(); else IFS=,+ read -ra bins <<<"$pass_suites"; fi
@@ -86,6 +96,7 @@ for entry in ${PASSES//,/ }; do
 			>>"$R/bench-$pass.txt" 2>&1 || check "vm/$pass/bench" fail "exit $?"
 		;;
 	esac
+	stage "$pass/counters"
 	# Deferred frees (a job's last reference) land within a moment.
 	for _ in $(seq 50); do
 		[ "$(stat_of objects)" = 0 ] && [ "$(stat_of pinned_pages)" = 0 ] && break
@@ -98,6 +109,9 @@ for entry in ${PASSES//,/ }; do
 		check "vm/$pass/counters-zero" fail "objects=$o pinned_pages=$p"
 		cat /sys/kernel/debug/vblit/stats
 	fi
+	# With pins or objects left, drm_userptr WARNs here; under panic_on_warn
+	# the guest dies and the host names this stage.
+	stage "$pass/module-unload"
 	lsmod | grep -q '^vblit ' && ! rmmod vblit && err="vblit busy"
 	lsmod | grep -q '^drm_userptr ' && ! rmmod drm_userptr && err="${err:-} drm_userptr busy"
 	if lsmod | grep -qE '^(vblit|drm_userptr) '; then
@@ -108,6 +122,7 @@ for entry in ${PASSES//,/ }; do
 	unset err
 done
 
+stage dmesg
 dmesg >"$R/dmesg.txt"
 if grep -nE 'BUG:|WARNING:|Oops|Call Trace|possible circular locking|possible recursive locking|inconsistent lock state|sleeping function called from invalid context' "$R/dmesg.txt" >"$R/dmesg-bad.txt"; then
 	check vm/dmesg-clean fail "$(head -n1 "$R/dmesg-bad.txt")"
@@ -115,6 +130,6 @@ else
 	check vm/dmesg-clean pass
 fi
 # The checking kernel: kmemleak scan, then the hmm-tests peer reference.
-[ "${DEBUG_KERNEL:-0}" = 1 ] && bash "$PROJECT/scripts/test-debug.sh" guest-after
+[ "${DEBUG_KERNEL:-0}" = 1 ] && stage debug/after && bash "$PROJECT/scripts/test-debug.sh" guest-after
 touch "$R/done"
 power_off

@@ -66,6 +66,39 @@ suites=${SUITES:-all}
 append+=" MODE=$mode PASSES=${passes// /,} SUITES=${suites// /,}"
 append+=" ${VM_APPEND:-}"
 
+# One line on why a guest did not reach its end: the init's own message,
+# or the panic with the report that caused it and what the guest was
+# doing (the stage guest-run.sh records in the share), or the timeout.
+guest_failure() { # QEMU's exit status
+	local fatal stage panic
+	fatal=$(grep -a -m1 'init: FATAL:' "$log" | tr -d '\r')
+	if [ -n "$fatal" ]; then
+		echo "guest init failed: ${fatal#*init: FATAL: }"
+		return
+	fi
+	stage=$(cat "$share/stage" 2>/dev/null || echo "boot")
+	# A WARN's own message comes between "cut here" and "WARNING:".
+	panic=$(tr -d '\r' <"$log" | awk '
+		{ sub(/^\[ *[0-9.]+\] /, "") }
+		/WARNING:|BUG:|Oops|general protection fault|KASAN|KFENCE|UBSAN|hung_task|soft lockup|detected stall/ {
+			report = $0
+			if (prev2 ~ /cut here/ && prev !~ /WARNING:/)
+				report = report " (" prev ")"
+		}
+		/Kernel panic - not syncing/ {
+			print (report != "" ? report "; " : "") $0
+			exit
+		}
+		{ prev2 = prev; prev = $0 }')
+	if [ -n "$panic" ]; then
+		echo "guest panicked during $stage: $panic"
+	elif [ "$1" = 124 ] || [ "$1" = 137 ]; then
+		echo "guest timed out after ${VM_TIMEOUT:-1500} s (VM_TIMEOUT) during $stage"
+	else
+		echo "guest stopped during $stage without finishing (QEMU exit status $1)"
+	fi
+}
+
 echo "[vm $kernel] booting $KV (mode $mode, serial log: ${log#"$top"/})"
 start=$(date +%s)
 set +e
@@ -88,7 +121,11 @@ echo "[vm $kernel] guest exited with status $status after $(($(date +%s) - start
 # 3 = the guest script ran to its end and powered off through the port.
 ok=1
 [ "$status" = 3 ] && [ -f "$share/done" ] || ok=0
-if [ "$ok" = 0 ] || grep -q ' fail' "$share/checks.txt" 2>/dev/null; then
+failure=""
+[ "$ok" = 1 ] || failure=$(guest_failure "$status")
+if [ "$ok" = 0 ] && grep -aq 'init: FATAL:' "$log"; then
+	: # one line says it all (below)
+elif [ "$ok" = 0 ] || grep -q ' fail' "$share/checks.txt" 2>/dev/null; then
 	echo "[vm $kernel] ---- serial log (last 200 lines) ----"
 	tail -n 200 "$log"
 	echo "[vm $kernel] ---- end of serial log ----"
@@ -96,7 +133,8 @@ fi
 if [ "$ok" = 1 ]; then
 	echo "vm/boot pass" >>"$share/checks.txt"
 else
-	echo "vm/boot fail guest exit status $status (124: timeout, 0: panic)" >>"$share/checks.txt"
+	echo "[vm $kernel] FAILED: $failure"
+	echo "vm/boot fail $failure" >>"$share/checks.txt"
 fi
 if [ "$mode" = demo ] || [ "$mode" = bench ]; then
 	cat "$share/$mode"-*.txt 2>/dev/null
