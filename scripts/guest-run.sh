@@ -3,14 +3,16 @@
 # Second stage of the guest, run from the host's root (read-only 9p).
 # Environment from the kernel command line: PROJECT, KSERIES, KV, KTREE,
 # MODDIR, PASSES (e.g. "pinned unpinned"), SUITES (binaries, or "all"),
-# MODE (test|demo|bench|mesa); for bench BENCH_REPS, BENCH_SCALE, BENCH_ONLY;
-# for mesa MESA_TIER_ENV (see mesa-tests/guest.sh);
+# MODE (test|demo|bench|mesa|exec); for bench BENCH_REPS, BENCH_SCALE,
+# BENCH_ONLY; for mesa MESA_TIER_ENV (see mesa-tests/guest.sh); for exec
+# the share's exec-cmd and exec-cwd files (scripts/vm-run.sh);
 # IGT_TIMEOUT (seconds per subtest); IGT_FILTER (regular expression on
 # binary@subtest: run only those); DEBUG_KERNEL=1 (scripts/test-debug.sh).
 #
 # Writes into /tmp/results (a writable 9p share): <pass>.json from the IGT
 # runner, checks.txt ("name pass|fail reason" lines), dmesg.txt, stage
-# (what the guest is doing: the host names it if the guest dies), done.
+# (what the guest is doing: the host names it if the guest dies), done;
+# for exec exec-started and exec-status (the command's exit status).
 # Powers off through isa-debug-exit: status 3 means "ran to the end".
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp LC_ALL=C.UTF-8
@@ -81,6 +83,23 @@ foll_pin_check() { # name balance-before
 	fi
 }
 
+# The user's command of make vm-exec: its output goes to the second serial
+# port, which the host streams as it comes; its status to the share.
+run_exec() {
+	local out=/dev/ttyS1 cwd rc
+	cwd=$(cat "$R/exec-cwd" 2>/dev/null)
+	stty -F "$out" raw -echo 2>/dev/null || out=/dev/console
+	echo "guest: running the command at $(cut -d' ' -f1 /proc/uptime) s of uptime"
+	: >"$R/exec-started"
+	(
+		cd "${cwd:-/}" 2>/dev/null || echo "vm-exec: cannot enter $cwd in the guest; running in /"
+		exec bash -c "$(cat "$R/exec-cmd")"
+	) </dev/null >"$out" 2>&1
+	rc=$?
+	echo "$rc" >"$R/exec-status"
+	echo "guest: the command exited with status $rc"
+}
+
 # The kernel log lines (file $1) that fail a run: a WARNING, BUG, Oops,
 # lockdep, KASAN, KFENCE, UBSAN, hung-task, lockup or RCU-stall report
 # anywhere, and a "Call Trace" outside the OOM killer's ordinary report.
@@ -111,9 +130,13 @@ for entry in ${PASSES//,/ }; do
 	# VBLIT_OPTS (kernel command line): more vblit parameters, e.g. a
 	# longer max_hold_ms for a slow debug kernel.
 	export VBLIT_MODULE_OPTS="backing=$pass ${VBLIT_OPTS:-}"
+	# The tests' hooks; a user's command (exec) gets the module as
+	# production loads it.
+	hooks=debug_hooks=1
+	[ "${MODE:-test}" = exec ] && hooks=
 	stage "$pass/module-load"
 	pins=$(foll_pin_balance)
-	if ! insmod "$MODDIR/drm_userptr.ko" debug_hooks=1 || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
+	if ! insmod "$MODDIR/drm_userptr.ko" $hooks || ! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
 		check "vm/$pass/module-load" fail "insmod failed"
 		continue
 	fi
@@ -143,6 +166,9 @@ for entry in ${PASSES//,/ }; do
 			--csv "$R/bench-$pass.csv" ${BENCH_REPS:+--reps "$BENCH_REPS"} \
 			${BENCH_SCALE:+--scale "$BENCH_SCALE"} ${BENCH_ONLY:+--only "$BENCH_ONLY"} \
 			>>"$R/bench-$pass.txt" 2>&1 || check "vm/$pass/bench" fail "exit $?"
+		;;
+	exec)
+		run_exec
 		;;
 	esac
 	stage "$pass/counters"
