@@ -7,13 +7,19 @@
 #                 userptr backings, compile the files the Mesa series touches;
 #                 ends with "N passed, N failed, N skipped"
 #
+#   make vm-exec CMD='<program> <args>' [KERNEL=6.12|6.1|debug]
+#                 [BACKING=pinned|unpinned]
+#                 boot a guest with the modules loaded, run the command,
+#                 then the end-of-pass checks; exits with its status
+#
 # Other targets: deps, modules, igt, vm-test KERNEL=6.12|6.1, check,
 # install (DKMS), fuzz, debug-kernel, test-debug, bench, test-mesa, clean.
 SHELL := /bin/bash
 KERNELS ?= 6.12 6.1
 KERNEL ?= 6.12
+BACKING ?= pinned
 
-.PHONY: all deps modules igt vm-test test run check install clean \
+.PHONY: all deps modules igt vm-test vm-exec test run check install clean \
 	fuzz debug-kernel test-debug bench test-mesa
 
 all: modules igt
@@ -30,6 +36,23 @@ igt: deps
 
 vm-test: modules igt
 	@scripts/vm-run.sh $(KERNEL) test
+
+# Any command in a guest of one kernel, the modules loaded as production
+# loads them (no test hooks), in the current directory; its output as it
+# comes, then the checks of a test pass (counters, FOLL_PIN balance,
+# unload, dmesg). CMD reaches bash in the guest verbatim (dollars and
+# quotes included). KERNEL=debug: the checking kernel of make debug-kernel
+# (built on first use, like make test-debug).
+vm-exec: export VM_CMD = $(value CMD)
+vm-exec:
+	@[ -n "$$VM_CMD" ] || { echo "usage: make vm-exec CMD='<program> <args>' [KERNEL=6.12|6.1|debug] [BACKING=pinned|unpinned]" >&2; exit 2; }
+	@if [ "$(KERNEL)" = debug ]; then \
+		KERNELS=6.12 scripts/deps.sh && scripts/debug-kernel.sh; \
+	else \
+		KERNELS=$(KERNEL) scripts/deps.sh; \
+	fi
+	@KERNELS=$(KERNEL) scripts/build-modules.sh
+	@PASSES="$(BACKING)" scripts/vm-run.sh $(KERNEL) exec
 
 test: modules igt
 	@start=$$(date +%s); rc=0; \

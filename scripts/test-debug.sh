@@ -66,14 +66,22 @@ kunit_report() { # suite ktap-file
 	[ "$seen" -gt 0 ] || check "kunit/$suite/results" fail "no test case results in the KTAP"
 }
 
+# The kernel's FOLL_PIN balance (pins taken minus dropped since boot), as
+# in guest-run.sh's vm/<pass>/foll-pin-balance; "?" without the counters.
+foll_pin_balance() {
+	awk '$1 == "nr_foll_pin_acquired" { a = $2 } $1 == "nr_foll_pin_released" { r = $2 }
+		END { if (a == "" || r == "") print "?"; else printf "%d\n", a - r }' /proc/vmstat
+}
+
 guest_kunit() {
 	local ko="$MODDIR/tests/drm_userptr_test.ko" res=/sys/kernel/debug/kunit/drm_userptr/results
 	if [ ! -f "$ko" ]; then
 		check kunit/drm_userptr/module fail "$ko not built (CONFIG_KUNIT?)"
 		return
 	fi
-	local mark
+	local mark pins0 pins1
 	mark=$(dmesg | wc -l)
+	pins0=$(foll_pin_balance)
 	if ! insmod "$MODDIR/drm_userptr.ko" || ! insmod "$ko"; then
 		check kunit/drm_userptr/module fail "insmod failed"
 	elif [ -r "$res" ]; then
@@ -97,6 +105,19 @@ guest_kunit() {
 	fi
 	if lsmod | grep -qE '^(drm_userptr_test|drm_userptr) '; then
 		check kunit/drm_userptr/unload fail "module still loaded"
+	fi
+	# Every pin the cases took is dropped once the modules are gone.
+	for _ in $(seq 50); do
+		pins1=$(foll_pin_balance)
+		[ "$pins1" = "$pins0" ] && break
+		sleep 0.1
+	done
+	if [ "$pins0" = "?" ] || [ "$pins1" = "?" ]; then
+		check kunit/drm_userptr/foll-pin-balance fail "no nr_foll_pin_acquired/released in /proc/vmstat"
+	elif [ "$pins1" = "$pins0" ]; then
+		check kunit/drm_userptr/foll-pin-balance pass "balance $pins0 before the load, $pins1 after the unload"
+	else
+		check kunit/drm_userptr/foll-pin-balance fail "balance $pins0 before the load, $pins1 after the unload: $((pins1 - pins0)) pins never dropped"
 	fi
 }
 
