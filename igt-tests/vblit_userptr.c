@@ -14,6 +14,7 @@
  *	both backings (backing=pinned and backing=unpinned).
  */
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>

@@ -20,6 +20,7 @@
  */
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/mempolicy.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>

@@ -21,6 +21,7 @@
 #include <xf86drm.h>
 
 #include "igt.h"
+#include "igt_kmod.h"
 #include "vblit.h"
 
 /* ---------------------------------------------------------------------- */
