@@ -1012,10 +1012,8 @@ static void test_unload(void)
 
 igt_main
 {
-	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-	}
+	igt_fixture
+		fd = vblit_suite_open(0, NULL);
 
 	igt_describe("Open the render node, check the driver name, close, reopen.");
 	igt_subtest("open-close")

@@ -1656,15 +1656,8 @@ static void test_unload(void)
 
 igt_main
 {
-	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
-		igt_info("userptr backing: %s\n",
-			 (const char *[]){ "pinned", "unpinned", "legacy",
-					   "aligned" }[backing & 3]);
-	}
+	igt_fixture
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR, &backing);
 
 	igt_describe("Every unknown flag bit gives -EINVAL.");
 	igt_subtest("invalid-flags")

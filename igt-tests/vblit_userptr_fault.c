@@ -729,14 +729,10 @@ static void random_failures(const char *attr)
 igt_main
 {
 	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR | VBLIT_SUITE_STATS,
+				      &backing);
 		igt_require_f(fault_injection_available(),
 			      "no fault injection in this kernel (needs CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS and debugfs): run by make test-debug\n");
-		igt_require_f(vblit_stats_available(), "no %s\n",
-			      vblit_stats_path());
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
 		knobs_setup();
 		nth_open();
 	}

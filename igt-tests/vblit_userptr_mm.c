@@ -1952,15 +1952,8 @@ static void write_not_dirtied_clean_shmem(void)
 igt_main
 {
 	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
-		igt_require_f(vblit_stats_available(),
-			      "no counters at %s (debugfs not mounted?)\n",
-			      vblit_stats_path());
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
-		igt_info("userptr backing: %s\n",
-			 backing_pinned() ? "pinned" : "unpinned");
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR | VBLIT_SUITE_STATS,
+				      &backing);
 		numab_quiet();
 	}
 

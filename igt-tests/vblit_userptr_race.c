@@ -35,7 +35,6 @@ IGT_TEST_DESCRIPTION("Races between the vblit device and the mm on userptr objec
 #define DWORDS		(PAGE / 4)
 
 static int fd = -1;
-static uint32_t backing;
 
 /* ---------------------------------------------------------------------- */
 /* Failures in threads                                                    */
@@ -1735,17 +1734,9 @@ static uint64_t env_u64(const char *name, uint64_t def)
 
 igt_main
 {
-	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
-		igt_require_f(vblit_stats_available(),
-			      "no counters at %s (debugfs not mounted?)\n",
-			      vblit_stats_path());
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
-		igt_info("userptr backing: %s\n",
-			 backing == VBLIT_USERPTR_BACKING_PINNED ? "pinned" : "unpinned");
-	}
+	igt_fixture
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR | VBLIT_SUITE_STATS,
+				      NULL);
 
 	igt_describe("Jobs racing munmap/remap/mprotect/madvise of their pages: errors or right data.");
 	igt_subtest("invalidate-race")

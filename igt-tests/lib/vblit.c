@@ -89,6 +89,52 @@ int vblit_open(void)
 	return fd;
 }
 
+const char *vblit_backing_name(uint32_t backing)
+{
+	static const char *const names[] = {
+		[VBLIT_USERPTR_BACKING_PINNED] = "pinned",
+		[VBLIT_USERPTR_BACKING_UNPINNED] = "unpinned",
+		[VBLIT_USERPTR_BACKING_LEGACY] = "legacy",
+		[VBLIT_USERPTR_BACKING_ALIGNED] = "aligned",
+	};
+
+	return backing < ARRAY_SIZE(names) ? names[backing] : "unknown";
+}
+
+/**
+ * vblit_suite_open - the fixture of every suite
+ * @flags: VBLIT_SUITE_USERPTR, VBLIT_SUITE_STATS
+ * @backing: where to store the userptr backing (with VBLIT_SUITE_USERPTR),
+ *	or NULL
+ *
+ * Opens the device (or skips), asserts the page size the tests assume,
+ * then with VBLIT_SUITE_USERPTR skips unless the device has userptr and
+ * the engine and logs the backing, and with VBLIT_SUITE_STATS skips
+ * without the counters file.
+ *
+ * Returns: the fd.
+ */
+int vblit_suite_open(unsigned int flags, uint32_t *backing)
+{
+	int fd = vblit_open();
+
+	igt_assert_eq(sysconf(_SC_PAGESIZE), VBLIT_PAGE_SIZE);
+	if (flags & VBLIT_SUITE_USERPTR) {
+		uint32_t b;
+
+		vblit_require_userptr(fd);
+		b = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
+		igt_info("userptr backing: %s\n", vblit_backing_name(b));
+		if (backing)
+			*backing = b;
+	}
+	if (flags & VBLIT_SUITE_STATS)
+		igt_require_f(vblit_stats_available(),
+			      "no counters at %s (debugfs not mounted?)\n",
+			      vblit_stats_path());
+	return fd;
+}
+
 /**
  * __vblit_ioctl - issue @request on @fd
  *

@@ -37,6 +37,16 @@
 /* Device. */
 int __vblit_open(void);
 int vblit_open(void);
+
+/*
+ * The fixture every suite starts with: the device, the page size, and with
+ * VBLIT_SUITE_USERPTR userptr and EXEC required and the backing read (into
+ * *@backing) and logged; with VBLIT_SUITE_STATS the counters required.
+ */
+#define VBLIT_SUITE_USERPTR	(1u << 0)
+#define VBLIT_SUITE_STATS	(1u << 1)
+int vblit_suite_open(unsigned int flags, uint32_t *backing);
+const char *vblit_backing_name(uint32_t backing);
 bool vblit_is_device(int fd);
 int __vblit_ioctl(int fd, unsigned long request, void *arg);
 
