@@ -1402,68 +1402,54 @@ static void cow_child(int go, const void *ptr, size_t size, uint32_t seed)
 	vblit_pattern_check(ptr, size, seed, "child's copy");
 }
 
-/**
- * SUBTEST: fork-cow-parent
- * Description: After fork (object used before, or not) the parent writes
- *	new data: the device sees the parent's new data, the child keeps the
- *	old.
+/*
+ * The fork-cow subtests: after fork, with the object used before or not,
+ * the parent's side writes new data, through the CPU (fork-cow-parent) or
+ * through the device (fork-cow-device-write). The data lands in the
+ * parent's pages only: the device and the parent see it, the child, told
+ * to check once the write is done, keeps the old data.
  */
-static void test_fork_cow_parent(bool used)
+static const struct fork_cow {
+	const char *name, *description;
+	bool device_writes;
+	uint32_t seed;
+} fork_cow[] = {
+	{ "fork-cow-parent",
+	  "After fork (object used before, or not) the parent's CPU writes new data: the device sees the parent's new data, the child keeps the old.",
+	  false, 0xd00 },
+	{ "fork-cow-device-write",
+	  "After fork (object used before, or not) the device writes the object: the data lands in the parent's pages, the child's copy is unchanged (checked by the child).",
+	  true, 0xd10 },
+};
+
+static void test_fork_cow(const struct fork_cow *c, bool used)
 {
+	const uint32_t seed = c->seed;
 	const size_t size = 8 * PAGE;
 	void *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 	int go[2];
 
-	vblit_pattern_write(ptr, size, 0xd00);
+	vblit_pattern_write(ptr, size, seed);
 	if (used)
-		device_check_pattern(handle, size, 0xd00, "before fork");
+		vblit_device_check_pattern(fd, handle, size, seed, "before fork");
 	igt_assert_eq(pipe(go), 0);
 
 	igt_fork(child, 1) {
 		close(go[1]);
-		cow_child(go[0], ptr, size, 0xd00);
+		cow_child(go[0], ptr, size, seed);
 	}
 	close(go[0]);
 
-	vblit_pattern_write(ptr, size, 0xd01);
-	device_check_pattern(handle, size, 0xd01, "parent's data after fork");
-
-	igt_assert_eq(write(go[1], "g", 1), 1);
-	close(go[1]);
-	igt_waitchildren();
-
-	vblit_gem_close(fd, handle);
-	munmap(ptr, size);
-	vblit_assert_no_leaks();
-}
-
-/**
- * SUBTEST: fork-cow-device-write
- * Description: After fork (object used before, or not) the device writes
- *	the object: the data lands in the parent's pages, the child's copy is
- *	unchanged (checked by the child).
- */
-static void test_fork_cow_device_write(bool used)
-{
-	const size_t size = 8 * PAGE;
-	void *ptr = vblit_mmap_anon(size);
-	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	int go[2];
-
-	vblit_pattern_write(ptr, size, 0xd10);
-	if (used)
-		device_check_pattern(handle, size, 0xd10, "before fork");
-	igt_assert_eq(pipe(go), 0);
-
-	igt_fork(child, 1) {
-		close(go[1]);
-		cow_child(go[0], ptr, size, 0xd10);
+	if (c->device_writes) {
+		vblit_device_write_pattern(fd, handle, size, seed + 1);
+		vblit_pattern_check(ptr, size, seed + 1,
+				    "parent's memory after a device write");
+	} else {
+		vblit_pattern_write(ptr, size, seed + 1);
+		vblit_device_check_pattern(fd, handle, size, seed + 1,
+					   "parent's data after fork");
 	}
-	close(go[0]);
-
-	device_write_pattern(handle, size, 0xd11);
-	vblit_pattern_check(ptr, size, 0xd11, "parent's memory after a device write");
 
 	igt_assert_eq(write(go[1], "g", 1), 1);
 	close(go[1]);
@@ -1799,20 +1785,14 @@ igt_main
 	igt_subtest("forked-access")
 		test_forked_access();
 
-	igt_describe("After fork the device sees the parent's new data.");
-	igt_subtest_with_dynamic("fork-cow-parent") {
-		igt_dynamic("used-before-fork")
-			test_fork_cow_parent(true);
-		igt_dynamic("unused-before-fork")
-			test_fork_cow_parent(false);
-	}
-
-	igt_describe("After fork device writes land in the parent's pages only.");
-	igt_subtest_with_dynamic("fork-cow-device-write") {
-		igt_dynamic("used-before-fork")
-			test_fork_cow_device_write(true);
-		igt_dynamic("unused-before-fork")
-			test_fork_cow_device_write(false);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fork_cow); i++) {
+		igt_describe(fork_cow[i].description);
+		igt_subtest_with_dynamic(fork_cow[i].name) {
+			igt_dynamic("used-before-fork")
+				test_fork_cow(&fork_cow[i], true);
+			igt_dynamic("unused-before-fork")
+				test_fork_cow(&fork_cow[i], false);
+		}
 	}
 
 	igt_describe("A child exiting with objects open releases them all.");
