@@ -939,7 +939,6 @@ static void test_fence_out(void)
  */
 static void test_close_busy(void)
 {
-	struct timespec start;
 	uint32_t a, b;
 	uint32_t hold_ms;
 	int fd2;
@@ -952,15 +951,7 @@ static void test_close_busy(void)
 	b = vblit_gem_create(fd2, 4 * PAGE);
 	vblit_copy_held(fd2, b, 0, a, 0, 4 * PAGE, hold_ms);
 	vblit_fill_held(fd2, a, 0, PAGE, 1, hold_ms);
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	close(fd2);
-	vblit_assert_no_leaks();
-	igt_info("objects freed %.1f ms after close (hold_ms %u)\n",
-		 vblit_elapsed_ms(&start), hold_ms);
-	if (hold_ms > 6000)
-		igt_assert_f(vblit_elapsed_ms(&start) < hold_ms,
-			     "close waited for the hold to time out\n");
+	vblit_close_held(fd2, hold_ms);
 }
 
 /**
@@ -972,24 +963,19 @@ static void test_close_busy(void)
 static void test_unload(void)
 {
 	const size_t size = 4 * PAGE;
-	struct timespec start;
 	uint32_t handle, *map;
-	int fd2, err;
+	int fd2;
 
-	igt_require_f(vblit_module_loaded(),
-		      "vblit is not a loaded module (built in?)\n");
-	vblit_module_restore_on_exit();
+	vblit_module_require();
 
 	fd2 = vblit_open();
 	handle = vblit_gem_create(fd2, size);
-	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
-		     "vblit unloaded under an open file\n");
+	vblit_module_assert_held("an open file");
 
 	map = vblit_gem_mmap(fd2, handle, size, PROT_READ | PROT_WRITE);
 	vblit_gem_close(fd2, handle);
 	close(fd2);
-	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
-		     "vblit unloaded under a mapping\n");
+	vblit_module_assert_held("a mapping");
 
 	/* The object lives on in the mapping. */
 	vblit_pattern_write(map, size, 5);
@@ -997,17 +983,8 @@ static void test_unload(void)
 	munmap(map, size);
 	vblit_assert_no_leaks();
 
-	/* The last fput can be deferred: allow it a moment. */
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((err = vblit_module_unload()) && vblit_elapsed_ms(&start) < 5000)
-		usleep(20 * 1000);
-	igt_assert_f(err == 0, "vblit does not unload when unused: %d\n", err);
-	igt_assert(!vblit_module_loaded());
-
-	vblit_module_load();
-	fd2 = vblit_open();
-	igt_assert_eq(vblit_getparam(fd2, VBLIT_PARAM_API_VERSION), 1);
-	close(fd2);
+	vblit_module_unload_unused();
+	vblit_module_reload();
 }
 
 igt_main

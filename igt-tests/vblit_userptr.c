@@ -33,112 +33,10 @@ static uint32_t backing;
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
 
-/* A shmem object with its CPU mapping: what the device reads or writes. */
-struct bo {
-	uint32_t handle;
-	size_t size;
-	void *map;
-};
-
-static struct bo bo_create(size_t size)
-{
-	struct bo bo = { .size = size };
-
-	bo.handle = vblit_gem_create(fd, size);
-	bo.map = vblit_gem_mmap(fd, bo.handle, size, PROT_READ | PROT_WRITE);
-	return bo;
-}
-
-static void bo_destroy(struct bo *bo)
-{
-	munmap(bo->map, bo->size);
-	vblit_gem_close(fd, bo->handle);
-}
-
-/* The device copies @handle out to a fresh object; check that copy. */
-static void device_check_pattern(uint32_t handle, size_t size, uint32_t seed,
-				 const char *what)
-{
-	struct bo bo = bo_create(size);
-
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
-	vblit_pattern_check(bo.map, size, seed, what);
-	bo_destroy(&bo);
-}
-
-static void device_check_value(uint32_t handle, size_t size, uint32_t value,
-			       const char *what)
-{
-	struct bo bo = bo_create(size);
-
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
-	vblit_value_check(bo.map, size, value, what);
-	bo_destroy(&bo);
-}
-
-/* The device writes pattern @seed into @handle (a COPY from shmem). */
-static void device_write_pattern(uint32_t handle, size_t size, uint32_t seed)
-{
-	struct bo bo = bo_create(size);
-
-	vblit_pattern_write(bo.map, size, seed);
-	vblit_copy(fd, handle, 0, bo.handle, 0, size);
-	bo_destroy(&bo);
-}
-
-/* Every way a job can touch @handle gives @err (no job runs). */
-static void check_all_access(uint32_t handle, int err, const char *what)
-{
-	struct bo bo = bo_create(PAGE);
-
-	vblit_pattern_write(bo.map, PAGE, 0xb0);
-	igt_assert_f(__vblit_copy(fd, bo.handle, 0, handle, 0, PAGE) == err,
-		     "%s: device read did not give %d\n", what, err);
-	igt_assert_f(__vblit_checksum(fd, bo.handle, 0, handle, 0, PAGE) == err,
-		     "%s: device checksum did not give %d\n", what, err);
-	igt_assert_f(__vblit_fill(fd, handle, 0, PAGE, 0xdead) == err,
-		     "%s: device fill did not give %d\n", what, err);
-	igt_assert_f(__vblit_copy(fd, handle, 0, bo.handle, 0, PAGE) == err,
-		     "%s: device write did not give %d\n", what, err);
-	vblit_gem_wait(fd, bo.handle);
-	vblit_pattern_check(bo.map, PAGE, 0xb0, "object after refused jobs");
-	bo_destroy(&bo);
-}
-
 static void require_probe(void)
 {
 	igt_require_f(vblit_getparam(fd, VBLIT_PARAM_HAS_USERPTR_PROBE),
 		      "no VBLIT_USERPTR_PROBE\n");
-}
-
-/* Pages held pinned by the device, or -1 without counters. */
-static int64_t pinned_pages(void)
-{
-	return vblit_stat_pinned_pages();
-}
-
-/* Pins can be dropped by a worker: poll up to 2 s for @expected. */
-static void check_pinned(int64_t expected, const char *what)
-{
-	struct timespec start;
-
-	if (expected < 0 || pinned_pages() < 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (pinned_pages() != expected && vblit_elapsed_ms(&start) < 2000)
-		usleep(10 * 1000);
-	igt_assert_f(pinned_pages() == expected,
-		     "%s: pinned_pages is %" PRId64 ", expected %" PRId64 "\n",
-		     what, pinned_pages(), expected);
-}
-
-static int memfd_sized(const char *name, size_t size)
-{
-	int mfd = memfd_create(name, MFD_CLOEXEC);
-
-	igt_assert_f(mfd >= 0, "memfd_create: %m\n");
-	igt_assert_eq(ftruncate(mfd, size), 0);
-	return mfd;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -356,7 +254,7 @@ static void test_probe_unmapped(void)
 					  &handle), -EFAULT);
 
 	handle = vblit_gem_userptr(fd, ptr, 4 * PAGE, 0);
-	check_all_access(handle, -EFAULT, "unmapped userptr");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "unmapped userptr");
 	vblit_gem_close(fd, handle);
 	vblit_assert_no_leaks();
 }
@@ -414,7 +312,7 @@ static void test_probe_no_populate(void)
 	for (size_t i = 0; i < n; i++)
 		igt_assert_f(!(vec[i] & 1), "page %zu populated by creation\n", i);
 
-	device_check_value(handle, n * PAGE, 0, "untouched memory");
+	vblit_device_check_value(fd, handle, n * PAGE, 0, "untouched memory");
 	vblit_gem_close(fd, handle);
 	munmap(ptr, n * PAGE);
 	vblit_assert_no_leaks();
@@ -427,17 +325,17 @@ static void test_probe_no_populate(void)
  */
 static void test_probe_gem_mapping(void)
 {
-	struct bo bo;
+	struct vblit_bo bo;
 	uint32_t handle;
 
 	require_probe();
-	bo = bo_create(4 * PAGE);
+	bo = vblit_bo_create(fd, 4 * PAGE);
 	igt_assert_eq(__vblit_gem_userptr(fd, bo.map, 4 * PAGE,
 					  VBLIT_USERPTR_PROBE, &handle), -EFAULT);
 	igt_assert_eq(__vblit_gem_userptr(fd, (uint8_t *)bo.map + PAGE, PAGE,
 					  VBLIT_USERPTR_PROBE | VBLIT_USERPTR_READ_ONLY,
 					  &handle), -EFAULT);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_assert_no_leaks();
 }
 
@@ -456,7 +354,7 @@ static void test_mmap_offset_banned(void)
 
 	igt_assert_eq(__vblit_gem_mmap_offset(fd, handle, &offset), -ENODEV);
 	igt_assert_eq_u64(offset, 0);
-	device_check_value(handle, PAGE, 0, "userptr after a refused mmap-offset");
+	vblit_device_check_value(fd, handle, PAGE, 0, "userptr after a refused mmap-offset");
 	vblit_gem_close(fd, handle);
 	munmap(ptr, PAGE);
 	vblit_assert_no_leaks();
@@ -503,7 +401,7 @@ static void test_readonly(void)
 {
 	const size_t size = 4 * PAGE;
 	uint8_t *ptr = vblit_mmap_anon(size);
-	struct bo sum = bo_create(PAGE);
+	struct vblit_bo sum = vblit_bo_create(fd, PAGE);
 	uint32_t handle, probed;
 
 	vblit_pattern_write(ptr, size, 0x60);
@@ -512,7 +410,7 @@ static void test_readonly(void)
 	for (int pass = 0; pass < 2; pass++) {
 		const char *what = pass ? "PROT_READ mapping" : "read-write mapping";
 
-		device_check_pattern(handle, size, 0x60, what);
+		vblit_device_check_pattern(fd, handle, size, 0x60, what);
 		vblit_checksum(fd, sum.handle, 8, handle, 3, size - 5);
 		igt_assert_eq_u64(*(uint64_t *)((uint8_t *)sum.map + 8),
 				  vblit_fnv1a64(ptr + 3, size - 5));
@@ -532,12 +430,12 @@ static void test_readonly(void)
 	if (vblit_getparam(fd, VBLIT_PARAM_HAS_USERPTR_PROBE)) {
 		probed = vblit_gem_userptr(fd, ptr, size,
 					   VBLIT_USERPTR_READ_ONLY | VBLIT_USERPTR_PROBE);
-		device_check_pattern(probed, size, 0x60, "probed read-only userptr");
+		vblit_device_check_pattern(fd, probed, size, 0x60, "probed read-only userptr");
 		vblit_gem_close(fd, probed);
 	}
 
 	vblit_gem_close(fd, handle);
-	bo_destroy(&sum);
+	vblit_bo_destroy(fd, &sum);
 	munmap(ptr, size);
 	vblit_assert_no_leaks();
 }
@@ -571,7 +469,8 @@ static void test_readonly_file_mapping(void)
 	igt_assert(map != MAP_FAILED);
 
 	handle = vblit_gem_userptr(fd, map, size, 0);
-	check_all_access(handle, -EFAULT, "writable userptr over a read-only file");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT,
+			      "writable userptr over a read-only file");
 	vblit_gem_close(fd, handle);
 
 	memset(data, 0, size);
@@ -580,7 +479,7 @@ static void test_readonly_file_mapping(void)
 	vblit_pattern_check(map, size, 0x70, "mapping after refused jobs");
 
 	handle = vblit_gem_userptr(fd, map, size, VBLIT_USERPTR_READ_ONLY);
-	device_check_pattern(handle, size, 0x70, "read-only userptr over a file");
+	vblit_device_check_pattern(fd, handle, size, 0x70, "read-only userptr over a file");
 	vblit_gem_close(fd, handle);
 
 	munmap(map, size);
@@ -603,11 +502,11 @@ static void test_coherency_cpu_to_gpu(void)
 	const size_t size = 16 * PAGE;
 	uint32_t *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	struct bo bo = bo_create(size);
+	struct vblit_bo bo = vblit_bo_create(fd, size);
 
 	for (uint32_t round = 0; round < 4; round++) {
 		vblit_pattern_write(ptr, size, 0x100 + round);
-		device_check_pattern(handle, size, 0x100 + round, "device read");
+		vblit_device_check_pattern(fd, handle, size, 0x100 + round, "device read");
 	}
 
 	for (size_t page = 0; page < size / PAGE; page += 5) {
@@ -617,7 +516,7 @@ static void test_coherency_cpu_to_gpu(void)
 				  0xc0de0000 | page);
 	}
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
 	vblit_assert_no_leaks();
@@ -635,7 +534,7 @@ static void test_coherency_gpu_to_cpu(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	for (uint32_t round = 0; round < 4; round++) {
-		device_write_pattern(handle, size, 0x200 + round);
+		vblit_device_write_pattern(fd, handle, size, 0x200 + round);
 		vblit_pattern_check(ptr, size, 0x200 + round, "CPU read");
 	}
 
@@ -662,7 +561,7 @@ static void test_coherency_shmem(void)
 	const size_t size = 8 * PAGE;
 	uint8_t *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	struct bo bo = bo_create(size);
+	struct vblit_bo bo = vblit_bo_create(fd, size);
 
 	vblit_pattern_write(ptr, size, 0x300);
 	vblit_copy(fd, bo.handle, 0, handle, 0, size);
@@ -677,7 +576,7 @@ static void test_coherency_shmem(void)
 	vblit_pattern_check(ptr, size / 2, 0x301, "lower half");
 	vblit_pattern_check(ptr + size / 2, size / 2, 0x301, "upper half");
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
 	vblit_assert_no_leaks();
@@ -693,7 +592,7 @@ static void test_overlap(void)
 	uint8_t *ptr = vblit_mmap_anon(4 * PAGE);
 	uint32_t a = vblit_gem_userptr(fd, ptr, 3 * PAGE, 0);
 	uint32_t b = vblit_gem_userptr(fd, ptr + PAGE, 3 * PAGE, 0);
-	struct bo bo = bo_create(3 * PAGE);
+	struct vblit_bo bo = vblit_bo_create(fd, 3 * PAGE);
 
 	/* Pages 1 and 2 are shared. */
 	vblit_fill(fd, a, PAGE, 2 * PAGE, 0x0abc0abc);
@@ -710,7 +609,7 @@ static void test_overlap(void)
 	vblit_copy(fd, bo.handle, 0, a, PAGE, 2 * PAGE);
 	vblit_pattern_check(bo.map, 2 * PAGE, 0x400, "read through a");
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, a);
 	vblit_gem_close(fd, b);
 	munmap(ptr, 4 * PAGE);
@@ -727,7 +626,7 @@ static void test_large_64m(void)
 	const size_t size = 64ul << 20;
 	uint8_t *src, *dst;
 	uint32_t a, b;
-	struct bo bo, sum;
+	struct vblit_bo bo, sum;
 
 	igt_require(vblit_getparam(fd, VBLIT_PARAM_MAX_GEM_SIZE) >= size);
 	igt_require(vblit_getparam(fd, VBLIT_PARAM_USERPTR_MAX_SIZE) >= size);
@@ -737,8 +636,8 @@ static void test_large_64m(void)
 	vblit_pattern_write(src, size, 0x500);
 	a = vblit_gem_userptr(fd, src, size, 0);
 	b = vblit_gem_userptr(fd, dst, size, 0);
-	bo = bo_create(size);
-	sum = bo_create(PAGE);
+	bo = vblit_bo_create(fd, size);
+	sum = vblit_bo_create(fd, PAGE);
 
 	vblit_copy(fd, bo.handle, 0, a, 0, size);
 	vblit_pattern_check(bo.map, size, 0x500, "64M shmem copy");
@@ -747,8 +646,8 @@ static void test_large_64m(void)
 	vblit_checksum(fd, sum.handle, 0, b, 0, size);
 	igt_assert_eq_u64(*(uint64_t *)sum.map, vblit_fnv1a64(src, size));
 
-	bo_destroy(&sum);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &sum);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, a);
 	vblit_gem_close(fd, b);
 	munmap(src, size);
@@ -779,7 +678,7 @@ static void test_sub_page_offsets(void)
 	uint8_t *ptr = vblit_mmap_anon(size);
 	uint8_t *ref = malloc(size), *bref = malloc(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	struct bo bo = bo_create(size), sum = bo_create(PAGE);
+	struct vblit_bo bo = vblit_bo_create(fd, size), sum = vblit_bo_create(fd, PAGE);
 
 	igt_assert(ref && bref);
 	vblit_pattern_write(ptr, size, 0x600);
@@ -814,8 +713,8 @@ static void test_sub_page_offsets(void)
 				  vblit_fnv1a64(ptr + copies[i].dst, copies[i].len));
 	}
 
-	bo_destroy(&sum);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &sum);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
 	free(ref);
@@ -837,16 +736,16 @@ static void test_sync_unmap(void)
 	const size_t size = 4 * PAGE;
 	void *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	int64_t base = pinned_pages();
+	int64_t base = vblit_stat_pinned_pages();
 
 	vblit_pattern_write(ptr, size, 0x700);
-	device_check_pattern(handle, size, 0x700, "before munmap");
+	vblit_device_check_pattern(fd, handle, size, 0x700, "before munmap");
 	if (backing == VBLIT_USERPTR_BACKING_UNPINNED)
-		check_pinned(base, "unpinned backing after use");
+		vblit_check_pinned(base, "unpinned backing after use");
 
 	igt_assert_eq(munmap(ptr, size), 0);
-	check_all_access(handle, -EFAULT, "userptr after munmap");
-	check_pinned(base, "after munmap");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "userptr after munmap");
+	vblit_check_pinned(base, "after munmap");
 
 	vblit_gem_close(fd, handle);
 	vblit_assert_no_leaks();
@@ -866,16 +765,16 @@ static void test_map_fixed_invalidate(void)
 	void *again;
 
 	vblit_pattern_write(ptr, size, 0x800);
-	device_check_pattern(handle, size, 0x800, "before the remap");
+	vblit_device_check_pattern(fd, handle, size, 0x800, "before the remap");
 
 	again = mmap(ptr, size, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	igt_assert(again == ptr);
-	device_check_value(handle, size, 0, "fresh pages");
+	vblit_device_check_value(fd, handle, size, 0, "fresh pages");
 
 	vblit_pattern_write(ptr, size, 0x801);
-	device_check_pattern(handle, size, 0x801, "CPU data in the new pages");
-	device_write_pattern(handle, size, 0x802);
+	vblit_device_check_pattern(fd, handle, size, 0x801, "CPU data in the new pages");
+	vblit_device_write_pattern(fd, handle, size, 0x802);
 	vblit_pattern_check(ptr, size, 0x802, "device data in the new pages");
 
 	vblit_gem_close(fd, handle);
@@ -925,7 +824,7 @@ static void test_map_fixed_invalidate_busy(void)
 	hold_ms = vblit_hold_ms(fd, 20000);
 	igt_require_f(hold_ms >= 2000, "MAX_HOLD_MS %u too short\n", hold_ms);
 
-	mfd = memfd_sized("vblit-busy", size);
+	mfd = vblit_memfd("vblit-busy", size);
 	r.addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	alias = mmap(NULL, size, PROT_READ, MAP_SHARED, mfd, 0);
 	igt_assert(r.addr != MAP_FAILED && alias != MAP_FAILED);
@@ -963,7 +862,7 @@ static void test_map_fixed_invalidate_busy(void)
 
 	vblit_value_check(alias, size, 0xf111f111, "old pages (memfd)");
 	vblit_value_check(r.addr, size, 0, "new mapping");
-	device_check_value(handle, size, 0, "device read of the new mapping");
+	vblit_device_check_value(fd, handle, size, 0, "device read of the new mapping");
 	vblit_fill(fd, handle, 0, size, 0x2e2e2e2e);
 	vblit_value_check(r.addr, size, 0x2e2e2e2e, "new mapping after a new job");
 	vblit_value_check(alias, size, 0xf111f111, "old pages after a new job");
@@ -990,14 +889,14 @@ static void test_mprotect_readonly(void)
 	uint32_t ro;
 
 	vblit_pattern_write(ptr, size, 0x900);
-	device_check_pattern(handle, size, 0x900, "before mprotect");
+	vblit_device_check_pattern(fd, handle, size, 0x900, "before mprotect");
 
 	igt_assert_eq(mprotect(ptr, size, PROT_READ), 0);
-	check_all_access(handle, -EFAULT, "writable userptr over PROT_READ");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "writable userptr over PROT_READ");
 	vblit_pattern_check(ptr, size, 0x900, "memory after refused jobs");
 
 	ro = vblit_gem_userptr(fd, ptr, size, VBLIT_USERPTR_READ_ONLY);
-	device_check_pattern(ro, size, 0x900, "read-only userptr over PROT_READ");
+	vblit_device_check_pattern(fd, ro, size, 0x900, "read-only userptr over PROT_READ");
 	vblit_gem_close(fd, ro);
 
 	vblit_gem_close(fd, handle);
@@ -1018,14 +917,14 @@ static void test_revalidate_after_mprotect_restore(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	vblit_pattern_write(ptr, size, 0x910);
-	device_check_pattern(handle, size, 0x910, "before mprotect");
+	vblit_device_check_pattern(fd, handle, size, 0x910, "before mprotect");
 	igt_assert_eq(mprotect(ptr, size, PROT_READ), 0);
 	igt_assert_eq(__vblit_fill(fd, handle, 0, size, 1), -EFAULT);
 
 	igt_assert_eq(mprotect(ptr, size, PROT_READ | PROT_WRITE), 0);
 	vblit_pattern_write(ptr, size, 0x911);
-	device_check_pattern(handle, size, 0x911, "after mprotect back");
-	device_write_pattern(handle, size, 0x912);
+	vblit_device_check_pattern(fd, handle, size, 0x911, "after mprotect back");
+	vblit_device_write_pattern(fd, handle, size, 0x912);
 	vblit_pattern_check(ptr, size, 0x912, "device write after mprotect back");
 
 	vblit_gem_close(fd, handle);
@@ -1045,12 +944,12 @@ static void test_madvise_dontneed(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	vblit_pattern_write(ptr, size, 0xa00);
-	device_check_pattern(handle, size, 0xa00, "before madvise");
+	vblit_device_check_pattern(fd, handle, size, 0xa00, "before madvise");
 
 	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), 0);
-	device_check_value(handle, size, 0, "after MADV_DONTNEED");
+	vblit_device_check_value(fd, handle, size, 0, "after MADV_DONTNEED");
 	vblit_pattern_write(ptr, size, 0xa01);
-	device_check_pattern(handle, size, 0xa01, "new data after MADV_DONTNEED");
+	vblit_device_check_pattern(fd, handle, size, 0xa01, "new data after MADV_DONTNEED");
 
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
@@ -1100,7 +999,7 @@ static void test_partial_invalidate_dontneed(void)
 	igt_assert_eq(madvise(ptr, size, MADV_NOHUGEPAGE), 0);
 	sysctl_swap("/proc/sys/kernel/numa_balancing", "0", numa_balancing);
 	vblit_pattern_write(ptr, size, 0xb00);
-	device_check_pattern(handle, size, 0xb00, "before");
+	vblit_device_check_pattern(fd, handle, size, 0xb00, "before");
 
 	igt_assert_eq(madvise(ptr + hole * PAGE, PAGE, MADV_DONTNEED), 0);
 	memcpy(expected, ptr, size);
@@ -1139,7 +1038,7 @@ static void test_partial_invalidate_remap(void)
 
 	igt_assert(expected);
 	vblit_pattern_write(ptr, size, 0xb10);
-	device_check_pattern(handle, size, 0xb10, "before");
+	vblit_device_check_pattern(fd, handle, size, 0xb10, "before");
 
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		uint8_t *at = ptr + ranges[i].first * PAGE;
@@ -1151,7 +1050,7 @@ static void test_partial_invalidate_remap(void)
 	memcpy(expected, ptr, size);
 	vblit_device_check_mem(fd, handle, expected, size, "after partial remaps");
 
-	device_write_pattern(handle, size, 0xb11);
+	vblit_device_write_pattern(fd, handle, size, 0xb11);
 	vblit_pattern_check(ptr, size, 0xb11, "device write after partial remaps");
 
 	free(expected);
@@ -1169,17 +1068,17 @@ static void test_prot_none(void)
 {
 	void *ptr = vblit_reserve(4 * PAGE);
 	uint32_t handle;
-	struct bo bo;
+	struct vblit_bo bo;
 
 	handle = vblit_gem_userptr(fd, ptr, 4 * PAGE, 0);
-	check_all_access(handle, -EFAULT, "userptr over PROT_NONE");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "userptr over PROT_NONE");
 	vblit_gem_close(fd, handle);
 
 	handle = vblit_gem_userptr(fd, ptr, 4 * PAGE, VBLIT_USERPTR_READ_ONLY);
-	bo = bo_create(PAGE);
+	bo = vblit_bo_create(fd, PAGE);
 	igt_assert_eq(__vblit_copy(fd, bo.handle, 0, handle, 0, PAGE), -EFAULT);
 	igt_assert_eq(__vblit_copy(fd, handle, 0, bo.handle, 0, PAGE), -EACCES);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, 4 * PAGE);
 	vblit_assert_no_leaks();
@@ -1200,11 +1099,11 @@ static void test_invalidate_counters(void)
 	inv = vblit_stat_require("invalidations");
 	unmap = vblit_stat("inv_unmap");
 
-	device_check_value(handle, size, 0, "first use");
+	vblit_device_check_value(fd, handle, size, 0, "first use");
 	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), 0);
 	igt_assert_lt_u64(inv, vblit_stat("invalidations"));
 
-	device_check_value(handle, size, 0, "second use");
+	vblit_device_check_value(fd, handle, size, 0, "second use");
 	inv = vblit_stat("invalidations");
 	igt_assert_eq(munmap(ptr, size), 0);
 	igt_assert_lt_u64(inv, vblit_stat("invalidations"));
@@ -1228,22 +1127,22 @@ static void test_backing_accounting(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, n * PAGE, 0);
 	int64_t base;
 
-	igt_require_f(pinned_pages() >= 0, "no pinned_pages counter\n");
-	base = pinned_pages();
-	check_pinned(base, "after creation");
+	igt_require_f(vblit_stat_pinned_pages() >= 0, "no pinned_pages counter\n");
+	base = vblit_stat_pinned_pages();
+	vblit_check_pinned(base, "after creation");
 
-	device_check_value(handle, n * PAGE, 0, "first use");
+	vblit_device_check_value(fd, handle, n * PAGE, 0, "first use");
 	/* The legacy comparator pins, as i915 did. */
-	check_pinned(backing == VBLIT_USERPTR_BACKING_PINNED ||
+	vblit_check_pinned(backing == VBLIT_USERPTR_BACKING_PINNED ||
 		     backing == VBLIT_USERPTR_BACKING_LEGACY ? base + (int64_t)n : base,
 		     "after use");
 
 	igt_assert_eq(madvise(ptr, n * PAGE, MADV_DONTNEED), 0);
-	check_pinned(base, "after an invalidation");
+	vblit_check_pinned(base, "after an invalidation");
 
-	device_check_value(handle, n * PAGE, 0, "second use");
+	vblit_device_check_value(fd, handle, n * PAGE, 0, "second use");
 	vblit_gem_close(fd, handle);
-	check_pinned(base, "after close");
+	vblit_check_pinned(base, "after close");
 
 	munmap(ptr, n * PAGE);
 	vblit_assert_no_leaks();
@@ -1291,12 +1190,12 @@ static void test_race_remap(void)
 	struct timespec start;
 	pthread_t thread;
 	uint32_t handle;
-	struct bo bo;
+	struct vblit_bo bo;
 
 	for (int i = 0; i < 2; i++) {
 		void *ptr;
 
-		r.mfd[i] = memfd_sized("vblit-race", size);
+		r.mfd[i] = vblit_memfd("vblit-race", size);
 		ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			   r.mfd[i], 0);
 		igt_assert(ptr != MAP_FAILED);
@@ -1307,7 +1206,7 @@ static void test_race_remap(void)
 		      r.mfd[0], 0);
 	igt_assert(r.addr != MAP_FAILED);
 	handle = vblit_gem_userptr(fd, r.addr, size, 0);
-	bo = bo_create(size);
+	bo = vblit_bo_create(fd, size);
 
 	igt_assert_eq(pthread_create(&thread, NULL, race_thread, &r), 0);
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1346,7 +1245,7 @@ static void test_race_remap(void)
 		 r.remaps, ok, gen[0], gen[1], busy, fault);
 	igt_assert_lt_u64(0, ok);
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(r.addr, size);
 	close(r.mfd[0]);
@@ -1370,23 +1269,23 @@ static void test_forked_access(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	vblit_pattern_write(ptr, size, 0xc00);
-	device_check_pattern(handle, size, 0xc00, "parent, before fork");
+	vblit_device_check_pattern(fd, handle, size, 0xc00, "parent, before fork");
 
 	igt_fork(child, 1) {
 		void *mine = vblit_mmap_anon(size);
 		uint32_t own;
 
-		check_all_access(handle, -EFAULT, "parent's userptr in the child");
+		vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "parent's userptr in the child");
 
 		vblit_pattern_write(mine, size, 0xc01);
 		own = vblit_gem_userptr(fd, mine, size, 0);
-		device_check_pattern(own, size, 0xc01, "child's own userptr");
+		vblit_device_check_pattern(fd, own, size, 0xc01, "child's own userptr");
 		vblit_gem_close(fd, own);
 	}
 	igt_waitchildren();
 
 	vblit_pattern_check(ptr, size, 0xc00, "parent's memory after the child");
-	device_check_pattern(handle, size, 0xc00, "parent, after the child");
+	vblit_device_check_pattern(fd, handle, size, 0xc00, "parent, after the child");
 
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
@@ -1535,7 +1434,7 @@ static void test_process_exit_foreign_object(void)
 
 		vblit_pattern_write(ptr, 4 * PAGE, 0xe10);
 		h = vblit_gem_userptr(fd, ptr, 4 * PAGE, 0);
-		device_check_pattern(h, 4 * PAGE, 0xe10, "child's object");
+		vblit_device_check_pattern(fd, h, 4 * PAGE, 0xe10, "child's object");
 		igt_assert_eq(write(pipefd[1], &h, sizeof(h)), (ssize_t)sizeof(h));
 	}
 	igt_waitchildren();
@@ -1548,7 +1447,7 @@ static void test_process_exit_foreign_object(void)
 		vblit_stat_wait("objects", before + 1, 2000);
 		igt_assert_eq_s64(vblit_stat("objects"), before + 1);
 	}
-	check_all_access(handle, -EFAULT, "object of an exited process");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "object of an exited process");
 	vblit_gem_close(fd, handle);
 	vblit_assert_no_leaks();
 }
@@ -1563,7 +1462,6 @@ static void test_close_busy(void)
 {
 	const size_t size = 8 * PAGE;
 	void *ptr = vblit_mmap_anon(size);
-	struct timespec start;
 	uint32_t u, s, hold_ms;
 	int fd2;
 
@@ -1576,15 +1474,7 @@ static void test_close_busy(void)
 	vblit_pattern_write(ptr, size, 0xe20);
 	vblit_copy_held(fd2, s, 0, u, 0, size, hold_ms);
 	vblit_fill_held(fd2, u, size - PAGE, PAGE, 0xe2e2e2e2, hold_ms);
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	close(fd2);
-	vblit_assert_no_leaks();
-	igt_info("objects freed %.1f ms after close (hold_ms %u)\n",
-		 vblit_elapsed_ms(&start), hold_ms);
-	if (hold_ms > 6000)
-		igt_assert_f(vblit_elapsed_ms(&start) < hold_ms,
-			     "close waited for the hold to time out\n");
+	vblit_close_held(fd2, hold_ms);
 
 	/* The last page may or may not have been filled; the rest is ours. */
 	vblit_pattern_check(ptr, size - PAGE, 0xe20,
@@ -1602,14 +1492,11 @@ static void test_close_busy(void)
 static void test_unload(void)
 {
 	const size_t size = 4 * PAGE;
-	struct timespec start;
 	uint32_t handle;
 	void *ptr;
-	int fd2, err;
+	int fd2;
 
-	igt_require_f(vblit_module_loaded(),
-		      "vblit is not a loaded module (built in?)\n");
-	vblit_module_restore_on_exit();
+	vblit_module_require();
 
 	fd2 = vblit_open();
 	ptr = vblit_mmap_anon(size);
@@ -1619,25 +1506,16 @@ static void test_unload(void)
 	vblit_value_check((uint8_t *)ptr + size - PAGE, PAGE, 0x0f0f0f0f,
 			  "memory after a device fill");
 
-	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
-		     "vblit unloaded under a file with a userptr object\n");
+	vblit_module_assert_held("a file with a userptr object");
 	close(fd2);
 	vblit_assert_no_leaks();
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((err = vblit_module_unload()) && vblit_elapsed_ms(&start) < 5000)
-		usleep(20 * 1000);
-	igt_assert_f(err == 0, "vblit does not unload when unused: %d\n", err);
-	igt_assert(!vblit_module_loaded());
+	vblit_module_unload_unused();
 
 	/* Would call into the unloaded module if a notifier were left. */
 	vblit_pattern_check(ptr, size - PAGE, 0xf00, "memory after unload");
 	igt_assert_eq(munmap(ptr, size), 0);
 
-	vblit_module_load();
-	fd2 = vblit_open();
-	igt_assert_eq(vblit_getparam(fd2, VBLIT_PARAM_API_VERSION), 1);
-	close(fd2);
+	vblit_module_reload();
 }
 
 igt_main

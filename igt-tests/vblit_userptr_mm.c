@@ -97,15 +97,6 @@ static void *thp_region(bool huge)
 	return ptr;
 }
 
-static int memfd_sized(const char *name, size_t size)
-{
-	int mfd = memfd_create(name, MFD_CLOEXEC);
-
-	igt_assert_f(mfd >= 0, "memfd_create: %m\n");
-	igt_assert_eq(ftruncate(mfd, size), 0);
-	return mfd;
-}
-
 /* "AnonHugePages:" of the VMA holding @addr, in KiB. */
 static long anon_huge_kb(const void *addr)
 {
@@ -227,20 +218,6 @@ static void check_moved(const char *key, int64_t before, const char *what)
 		     what, key, now);
 }
 
-/* Pins may be dropped by a worker: poll up to 2 s for @expected. */
-static void check_pinned(int64_t expected, const char *what)
-{
-	struct timespec start;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (vblit_stat_pinned_pages() != expected &&
-	       vblit_elapsed_ms(&start) < 2000)
-		usleep(10 * 1000);
-	igt_assert_f(vblit_stat_pinned_pages() == expected,
-		     "%s: pinned_pages is %" PRId64 ", expected %" PRId64 "\n",
-		     what, vblit_stat_pinned_pages(), expected);
-}
-
 /* What a used object of @npages holds pinned in this backing. */
 static int64_t pins_of(size_t npages)
 {
@@ -290,26 +267,6 @@ static void check_both_ways(uint32_t handle, void *ptr, size_t size,
 	vblit_device_check_pattern(fd, handle, size, seed + 1, what);
 }
 
-/*
- * Every kind of job on @handle gives @err, with @bo (created before the
- * event, so that no mapping is made meanwhile) left as it was.
- */
-static void check_jobs_fail(uint32_t handle, struct vblit_bo *bo, int err,
-			    const char *what)
-{
-	vblit_pattern_write(bo->map, PAGE, 0xb0b0);
-	igt_assert_f(__vblit_copy(fd, bo->handle, 0, handle, 0, PAGE) == err,
-		     "%s: device read did not give %d\n", what, err);
-	igt_assert_f(__vblit_checksum(fd, bo->handle, 0, handle, 0, PAGE) == err,
-		     "%s: device checksum did not give %d\n", what, err);
-	igt_assert_f(__vblit_fill(fd, handle, 0, PAGE, 0xdead) == err,
-		     "%s: device fill did not give %d\n", what, err);
-	igt_assert_f(__vblit_copy(fd, handle, 0, bo->handle, 0, PAGE) == err,
-		     "%s: device write did not give %d\n", what, err);
-	vblit_gem_wait(fd, bo->handle);
-	vblit_pattern_check(bo->map, PAGE, 0xb0b0, "other object after refused jobs");
-}
-
 /* Pattern @seed with the pages in [@first, @first + @count) zero. */
 static void *pattern_with_hole(size_t size, uint32_t seed, size_t first,
 			       size_t count)
@@ -339,12 +296,12 @@ static void test_madv_dontneed(void)
 	int64_t pins = vblit_stat_pinned_pages(), inv;
 
 	use_before(handle, ptr, size, 0x1000);
-	check_pinned(pins + pins_of(16), "after use");
+	vblit_check_pinned(pins + pins_of(16), "after use");
 
 	inv = stat_of("invalidations");
 	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), 0);
 	check_moved("invalidations", inv, "MADV_DONTNEED");
-	check_pinned(pins, "after MADV_DONTNEED");
+	vblit_check_pinned(pins, "after MADV_DONTNEED");
 
 	/* The device first: it must not read the pages it had. */
 	vblit_device_check_value(fd, handle, size, 0, "device read after MADV_DONTNEED");
@@ -430,7 +387,7 @@ static void test_madv_pageout(void)
 	igt_require_f(swap_available(), "no swap device active (/proc/swaps)\n");
 
 	use_before(handle, ptr, size, 0x1200);
-	check_pinned(pins + pins_of(16), "after use");
+	vblit_check_pinned(pins + pins_of(16), "after use");
 
 	if (backing_pinned()) {
 		/* Reclaim skips pinned pages, and so never drops the pins. */
@@ -438,15 +395,15 @@ static void test_madv_pageout(void)
 		igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
 		igt_assert_eq(vblit_count_swapped(ptr, size), 0);
 		igt_assert_eq_s64(stat_of("invalidations"), inv);
-		check_pinned(pins + pins_of(16), "pinned pages after MADV_PAGEOUT");
+		vblit_check_pinned(pins + pins_of(16), "pinned pages after MADV_PAGEOUT");
 		mprotect_round_trip(ptr, size);
-		check_pinned(pins, "after an invalidation");
+		vblit_check_pinned(pins, "after an invalidation");
 	}
 	inv = stat_of("invalidations");
 	calls = pageout_all(ptr, size);
 	igt_info("all pages swapped after %u MADV_PAGEOUT\n", calls);
 	check_moved("invalidations", inv, "MADV_PAGEOUT");
-	check_pinned(pins, "pages in swap");
+	vblit_check_pinned(pins, "pages in swap");
 
 	/* The device swaps the pages in, before the CPU touches them. */
 	vblit_device_check_pattern(fd, handle, size, 0x1201, "device read after swap-out");
@@ -499,7 +456,7 @@ static void test_move_pages(void)
 		      "one NUMA node: the guest needs -numa with two nodes\n");
 
 	use_before(handle, ptr, size, 0x1300);
-	check_pinned(pins + pins_of(n), "after use");
+	vblit_check_pinned(pins + pins_of(n), "after use");
 
 	for (size_t i = 0; i < n; i++) {
 		int node = vblit_page_node(ptr + i * PAGE);
@@ -521,7 +478,7 @@ static void test_move_pages(void)
 			     "page %zu is on node %d, not on node %d\n",
 			     i, vblit_page_node(ptr + i * PAGE), nodes[i]);
 	check_moved("invalidations", inv, "move_pages");
-	check_pinned(pins, "after migration");
+	vblit_check_pinned(pins, "after migration");
 
 	vblit_device_check_pattern(fd, handle, size, 0x1301, "device read after migration");
 	vblit_pattern_check(ptr, size, 0x1301, "CPU read after migration");
@@ -617,7 +574,7 @@ static void test_thp_split(void)
 	check_moved("invalidations", inv, "mprotect of one page of a huge page");
 	igt_assert_eq(anon_huge_kb(ptr), 0);
 
-	check_jobs_fail(handle, &bo, -EFAULT, "writable object over a read-only page");
+	vblit_check_jobs_fail(fd, handle, &bo, -EFAULT, "writable object over a read-only page");
 	vblit_device_check_pattern(fd, ro, THP_SIZE, 0x1501, "READ_ONLY object after the split");
 	vblit_pattern_check(ptr, THP_SIZE, 0x1501, "CPU read after the split");
 
@@ -979,7 +936,7 @@ static void test_uffd_wp(void)
 static void test_memfd_shrink(void)
 {
 	const size_t size = 16 * PAGE, half = size / 2;
-	int mfd = memfd_sized("vblit-shrink", size);
+	int mfd = vblit_memfd("vblit-shrink", size);
 	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	struct vblit_bo bo = vblit_bo_create(fd, PAGE);
 	uint8_t *buf = malloc(size), *expected;
@@ -994,7 +951,7 @@ static void test_memfd_shrink(void)
 	igt_assert_eq(ftruncate(mfd, half), 0);
 	check_moved("invalidations", inv, "memfd shrink");
 
-	check_jobs_fail(handle, &bo, -EFAULT, "object reaching past EOF");
+	vblit_check_jobs_fail(fd, handle, &bo, -EFAULT, "object reaching past EOF");
 	vblit_pattern_check(ptr, half, 0x1801, "CPU read before EOF");
 	igt_assert_eq(pread(mfd, buf, half, 0), (ssize_t)half);
 	vblit_pattern_check(buf, half, 0x1801, "file before EOF");
@@ -1032,7 +989,7 @@ static void test_memfd_shrink(void)
 static void test_memfd_punch_hole(void)
 {
 	const size_t size = 16 * PAGE;
-	int mfd = memfd_sized("vblit-punch", size);
+	int mfd = vblit_memfd("vblit-punch", size);
 	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	uint8_t *buf = malloc(size), *expected;
 	uint32_t handle;
@@ -1092,7 +1049,7 @@ static void test_mremap_move(void)
 	check_moved("invalidations", inv, "mremap");
 	check_moved("inv_unmap", unmap, "mremap");
 
-	check_jobs_fail(handle, &bo, -EFAULT, "object over the old address");
+	vblit_check_jobs_fail(fd, handle, &bo, -EFAULT, "object over the old address");
 	vblit_pattern_check(moved, size, 0x1a01, "moved data after refused jobs");
 
 	again = mmap(ptr, size, PROT_READ | PROT_WRITE,
@@ -1603,7 +1560,7 @@ static __noreturn void oom_victim(int go, int report, bool busy)
 		r.busy_pages = busy_size / PAGE;
 	}
 
-	mfd = memfd_sized("vblit-oom-anchor", PAGE);
+	mfd = vblit_memfd("vblit-oom-anchor", PAGE);
 	anchor = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	igt_assert(anchor != MAP_FAILED);
 	r.handles[r.nhandles] = vblit_gem_userptr(fd, anchor, PAGE, 0);
@@ -1722,7 +1679,7 @@ static void test_oom(bool busy)
 	oom_cgroup_add(victim);
 	igt_assert_eq(write(go_victim[1], "g", 1), 1);
 	igt_assert_eq(read(report[0], &r, sizeof(r)), (ssize_t)sizeof(r));
-	check_pinned(pins0 + pins_of(r.idle_pages + r.busy_pages + r.anchor_pages),
+	vblit_check_pinned(pins0 + pins_of(r.idle_pages + r.busy_pages + r.anchor_pages),
 		     "victim's objects in use");
 
 	/* Killed while blocked in the anchor's invalidation: it stays. */
@@ -1773,7 +1730,7 @@ static void test_oom(bool busy)
 		igt_assert_lte(1, stat_of("nonblock_refused") - refused0);
 	else
 		igt_assert_eq_s64(stat_of("nonblock_refused") - refused0, 0);
-	check_pinned(pins0 + pins_of(r.anchor_pages), "after the reaper");
+	vblit_check_pinned(pins0 + pins_of(r.anchor_pages), "after the reaper");
 	igt_assert_eq(proc_state(victim), 'D');
 
 	/* Release the anchor: the victim dies. */
@@ -1827,7 +1784,7 @@ static void test_nonblock_idle(void)
 
 	require_nonblock_hook();
 	use_before(handle, ptr, size, 0x2000);	/* leaves 0x2001 */
-	check_pinned(pins + pins_of(16), "after use");
+	vblit_check_pinned(pins + pins_of(16), "after use");
 
 	ok = stat_of("nonblock_ok");
 	refused = stat_of("nonblock_refused");
@@ -1835,7 +1792,7 @@ static void test_nonblock_idle(void)
 	igt_assert_eq(vblit_invalidate_nonblock(ptr + 5 * PAGE), 0);
 	igt_assert_eq_s64(stat_of("nonblock_ok"), ok + 1);
 	igt_assert_eq_s64(stat_of("nonblock_refused"), refused);
-	check_pinned(pins, "after a completed non-blockable invalidation");
+	vblit_check_pinned(pins, "after a completed non-blockable invalidation");
 
 	vblit_pattern_check(ptr, size, 0x2001, "CPU read after the invalidation");
 	vblit_device_check_pattern(fd, handle, size, 0x2001, "device read after the invalidation");
@@ -1886,7 +1843,7 @@ static void test_nonblock_busy(void)
 	igt_assert_eq_s64(stat_of("nonblock_refused"), refused + 1);
 	igt_assert_eq_s64(stat_of("nonblock_ok"), ok);
 	igt_assert(vblit_gem_busy(fd, handle));
-	check_pinned(pins + pins_of(16), "after a refused invalidation");
+	vblit_check_pinned(pins + pins_of(16), "after a refused invalidation");
 
 	vblit_job_release(fd, job);
 	vblit_gem_wait(fd, handle);
@@ -1894,7 +1851,7 @@ static void test_nonblock_busy(void)
 
 	igt_assert_eq(vblit_invalidate_nonblock(ptr), 0);
 	igt_assert_eq_s64(stat_of("nonblock_ok"), ok + 1);
-	check_pinned(pins, "after the invalidation completed");
+	vblit_check_pinned(pins, "after the invalidation completed");
 	vblit_device_check_value(fd, handle, size, 0x21212121, "device read after it completed");
 	check_both_ways(handle, ptr, size, 0x2110, "refused, then completed non-blockable invalidation");
 
@@ -1929,7 +1886,7 @@ static void write_not_dirtied_lazyfree(void)
 static void write_not_dirtied_clean_shmem(void)
 {
 	const size_t size = 16 * PAGE;
-	int mfd = memfd_sized("vblit-clean", size);
+	int mfd = vblit_memfd("vblit-clean", size);
 	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	uint8_t *buf = malloc(size);
 	uint32_t handle;

@@ -230,9 +230,7 @@ static void slotted_init(struct slotted *s, uint32_t owner, size_t npages,
 	s->lock = calloc(npages, sizeof(*s->lock));
 	igt_assert(s->cur && s->lock);
 	versions_init(&s->versions, 1);
-	s->mfd = memfd_create("vblit-slots", MFD_CLOEXEC);
-	igt_assert(s->mfd >= 0);
-	igt_assert_eq(ftruncate(s->mfd, npages * nslots * PAGE), 0);
+	s->mfd = vblit_memfd("vblit-slots", npages * nslots * PAGE);
 	for (size_t i = 0; i < npages; i++) {
 		pthread_mutex_init(&s->lock[i], NULL);
 		for (size_t j = 0; j < nslots; j++) {

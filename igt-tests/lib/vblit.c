@@ -463,6 +463,27 @@ void vblit_job_release(int fd, uint64_t job_id)
 	igt_assert_eq(__vblit_job_release(fd, job_id), 0);
 }
 
+/**
+ * vblit_close_held - close @fd, on which jobs are held for @hold_ms
+ *
+ * Closing must not wait for the holds: every object and pin of the file is
+ * released promptly (asserted, and well before @hold_ms where that is long
+ * enough to tell).
+ */
+void vblit_close_held(int fd, uint32_t hold_ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	close(fd);
+	vblit_assert_no_leaks();
+	igt_info("objects freed %.1f ms after close (hold_ms %u)\n",
+		 vblit_elapsed_ms(&start), hold_ms);
+	if (hold_ms > 6000)
+		igt_assert_f(vblit_elapsed_ms(&start) < hold_ms,
+			     "close waited for the hold to time out\n");
+}
+
 /* ---------------------------------------------------------------------- */
 /* Counters                                                               */
 
@@ -553,6 +574,28 @@ bool vblit_stat_wait(const char *key, int64_t value, unsigned int timeout_ms)
 			return false;
 		usleep(10 * 1000);
 	}
+}
+
+/**
+ * vblit_check_pinned - assert that the device holds @expected pages pinned
+ *
+ * Pins can be dropped by a worker: polls up to 2 s. Nothing is checked if
+ * @expected is negative (a base read without counters) or the kernel has
+ * no pinned-pages counter.
+ */
+void vblit_check_pinned(int64_t expected, const char *what)
+{
+	struct timespec start;
+
+	if (expected < 0 || vblit_stat_pinned_pages() < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vblit_stat_pinned_pages() != expected &&
+	       vblit_elapsed_ms(&start) < 2000)
+		usleep(10 * 1000);
+	igt_assert_f(vblit_stat_pinned_pages() == expected,
+		     "%s: pinned_pages is %" PRId64 ", expected %" PRId64 "\n",
+		     what, vblit_stat_pinned_pages(), expected);
 }
 
 static bool vblit_stats_idle(void)
@@ -730,6 +773,55 @@ static void vblit_module_exit_handler(int sig)
 void vblit_module_restore_on_exit(void)
 {
 	igt_install_exit_handler(vblit_module_exit_handler);
+}
+
+/**
+ * vblit_module_require - skip unless vblit is a loaded module
+ *
+ * For the unload subtests: from then on, vblit.ko is reloaded at exit if
+ * the subtest left it unloaded.
+ */
+void vblit_module_require(void)
+{
+	igt_require_f(vblit_module_loaded(),
+		      "vblit is not a loaded module (built in?)\n");
+	vblit_module_restore_on_exit();
+}
+
+/** vblit_module_assert_held - vblit.ko refuses to unload, held by @what */
+void vblit_module_assert_held(const char *what)
+{
+	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
+		     "vblit unloaded under %s\n", what);
+}
+
+/**
+ * vblit_module_unload_unused - unload vblit.ko once nothing uses it
+ *
+ * For the unload subtests, with every file and mapping gone: the last fput
+ * can be deferred, so retries for up to 5 s; asserts the module is gone.
+ */
+void vblit_module_unload_unused(void)
+{
+	struct timespec start;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((err = vblit_module_unload()) && vblit_elapsed_ms(&start) < 5000)
+		usleep(20 * 1000);
+	igt_assert_f(err == 0, "vblit does not unload when unused: %d\n", err);
+	igt_assert(!vblit_module_loaded());
+}
+
+/** vblit_module_reload - load vblit.ko again and check the device answers */
+void vblit_module_reload(void)
+{
+	int fd;
+
+	vblit_module_load();
+	fd = vblit_open();
+	igt_assert_eq(vblit_getparam(fd, VBLIT_PARAM_API_VERSION), 1);
+	close(fd);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -915,6 +1007,16 @@ void *vblit_reserve(size_t size)
 	return ptr;
 }
 
+/** vblit_memfd - a memfd of @size bytes (holes: nothing allocated yet) */
+int vblit_memfd(const char *name, size_t size)
+{
+	int mfd = memfd_create(name, MFD_CLOEXEC);
+
+	igt_assert_f(mfd >= 0, "memfd_create: %m\n");
+	igt_assert_eq(ftruncate(mfd, size), 0);
+	return mfd;
+}
+
 double vblit_elapsed_ms(const struct timespec *start)
 {
 	struct timespec now;
@@ -1005,13 +1107,22 @@ void vblit_device_write(int fd, uint32_t handle, uint64_t offset,
 	igt_assert_eq(__vblit_device_write(fd, handle, offset, data, size), 0);
 }
 
-/** vblit_device_check_mem - assert the device reads exactly @expected */
-void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
-			    size_t size, const char *what)
+/* What the device reads of @handle: COPYed out to a fresh object. */
+static struct vblit_bo vblit_device_copy_out(int fd, uint32_t handle,
+					     size_t size)
 {
 	struct vblit_bo bo = vblit_bo_create(fd, size);
 
 	vblit_copy(fd, bo.handle, 0, handle, 0, size);
+	return bo;
+}
+
+/** vblit_device_check_mem - assert the device reads exactly @expected */
+void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
+			    size_t size, const char *what)
+{
+	struct vblit_bo bo = vblit_device_copy_out(fd, handle, size);
+
 	vblit_mem_check(bo.map, expected, size, what);
 	vblit_bo_destroy(fd, &bo);
 }
@@ -1020,9 +1131,8 @@ void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
 void vblit_device_check_pattern(int fd, uint32_t handle, size_t size,
 				uint32_t seed, const char *what)
 {
-	struct vblit_bo bo = vblit_bo_create(fd, size);
+	struct vblit_bo bo = vblit_device_copy_out(fd, handle, size);
 
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
 	vblit_pattern_check(bo.map, size, seed, what);
 	vblit_bo_destroy(fd, &bo);
 }
@@ -1031,9 +1141,8 @@ void vblit_device_check_pattern(int fd, uint32_t handle, size_t size,
 void vblit_device_check_value(int fd, uint32_t handle, size_t size,
 			      uint32_t value, const char *what)
 {
-	struct vblit_bo bo = vblit_bo_create(fd, size);
+	struct vblit_bo bo = vblit_device_copy_out(fd, handle, size);
 
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
 	vblit_value_check(bo.map, size, value, what);
 	vblit_bo_destroy(fd, &bo);
 }
@@ -1047,6 +1156,39 @@ void vblit_device_write_pattern(int fd, uint32_t handle, size_t size,
 	vblit_pattern_write(bo.map, size, seed);
 	vblit_copy(fd, handle, 0, bo.handle, 0, size);
 	vblit_bo_destroy(fd, &bo);
+}
+
+/**
+ * vblit_check_jobs_fail - every kind of job touching @handle gives @err
+ * @bo: the other object of the jobs, or NULL for a scratch one; pass one
+ *	made beforehand where no mapping may be created meanwhile
+ *
+ * A device read, checksum, fill and write of @handle's first page: each is
+ * refused with @err, and @bo is left as it was.
+ */
+void vblit_check_jobs_fail(int fd, uint32_t handle, const struct vblit_bo *bo,
+			   int err, const char *what)
+{
+	struct vblit_bo scratch;
+
+	if (!bo) {
+		scratch = vblit_bo_create(fd, VBLIT_PAGE_SIZE);
+		bo = &scratch;
+	}
+	vblit_pattern_write(bo->map, VBLIT_PAGE_SIZE, 0xb0b0);
+	igt_assert_f(__vblit_copy(fd, bo->handle, 0, handle, 0, VBLIT_PAGE_SIZE) == err,
+		     "%s: device read did not give %d\n", what, err);
+	igt_assert_f(__vblit_checksum(fd, bo->handle, 0, handle, 0, VBLIT_PAGE_SIZE) == err,
+		     "%s: device checksum did not give %d\n", what, err);
+	igt_assert_f(__vblit_fill(fd, handle, 0, VBLIT_PAGE_SIZE, 0xdead) == err,
+		     "%s: device fill did not give %d\n", what, err);
+	igt_assert_f(__vblit_copy(fd, handle, 0, bo->handle, 0, VBLIT_PAGE_SIZE) == err,
+		     "%s: device write did not give %d\n", what, err);
+	vblit_gem_wait(fd, bo->handle);
+	vblit_pattern_check(bo->map, VBLIT_PAGE_SIZE, 0xb0b0,
+			    "other object after refused jobs");
+	if (bo == &scratch)
+		vblit_bo_destroy(fd, &scratch);
 }
 
 /**
