@@ -1324,19 +1324,40 @@ int vblit_file_write(const char *path, const char *value)
 	return err;
 }
 
-/** vblit_file_read_int - the first integer in a /proc or /sys file, or -errno */
-int64_t vblit_file_read_int(const char *path)
+/**
+ * vblit_file_read - the start of a small file, as a string without the
+ * trailing newline
+ *
+ * Returns: its length, or -errno.
+ */
+int vblit_file_read(const char *path, char *buf, size_t size)
 {
-	char buf[64] = "";
 	ssize_t len;
 	int rfd;
 
 	rfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (rfd < 0)
 		return -errno;
-	len = read(rfd, buf, sizeof(buf) - 1);
+	len = read(rfd, buf, size - 1);
+	if (len < 0)
+		len = -errno;
 	close(rfd);
-	if (len <= 0)
+	if (len < 0)
+		return len;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return strlen(buf);
+}
+
+/** vblit_file_read_int - the first integer in a /proc or /sys file, or -errno */
+int64_t vblit_file_read_int(const char *path)
+{
+	char buf[64] = "";
+	int len = vblit_file_read(path, buf, sizeof(buf));
+
+	if (len < 0)
+		return len;
+	if (len == 0)
 		return -EIO;
 	/* "[always] madvise never"-style files are not integers. */
 	if (!isdigit((unsigned char)buf[0]) && buf[0] != '-')

@@ -192,8 +192,9 @@ int vblit_numa_nodes(void);
 int vblit_page_node(const void *addr);
 int vblit_lru_drain_all(void);
 
-/* Small files of /proc and /sys: -errno, or the value. */
+/* Small files of /proc, /sys and debugfs: -errno, or the value. */
 int vblit_file_write(const char *path, const char *value);
+int vblit_file_read(const char *path, char *buf, size_t size);
 int64_t vblit_file_read_int(const char *path);
 
 /*
