@@ -76,6 +76,23 @@ static void race_assert_none(void)
 	igt_assert_f(!atomic_load(&race_failed), "%s", race_msg);
 }
 
+/* Let the threads race for @ms from @start (less if one fails), then stop them. */
+static void race_for(unsigned int ms, struct timespec *start, atomic_bool *stop)
+{
+	clock_gettime(CLOCK_MONOTONIC, start);
+	while (vblit_elapsed_ms(start) < ms && !atomic_load(&race_failed))
+		usleep(50 * 1000);
+	atomic_store(stop, true);
+}
+
+/* Once they are joined: none failed, and they stopped within 20 s. */
+static void race_joined(const struct timespec *start, unsigned int ms)
+{
+	race_assert_none();
+	igt_assert_f(vblit_elapsed_ms(start) < ms + 20000,
+		     "threads took %.0f ms to stop\n", vblit_elapsed_ms(start));
+}
+
 /* ---------------------------------------------------------------------- */
 /* Self-describing pages                                                  */
 
@@ -482,10 +499,7 @@ static void test_invalidate_race(void)
 		igt_assert_eq(pthread_create(&mt[m], NULL, ir_mutator_thread, &mutators[m]), 0);
 	}
 
-	timer_start(&start);
-	while (vblit_elapsed_ms(&start) < IR_MS && !atomic_load(&race_failed))
-		usleep(50 * 1000);
-	atomic_store(&st->stop, true);
+	race_for(IR_MS, &start, &st->stop);
 	for (unsigned int m = 0; m < 2; m++)
 		pthread_join(mt[m], NULL);
 	for (unsigned int o = 0; o < IR_OBJECTS; o++) {
@@ -493,9 +507,7 @@ static void test_invalidate_race(void)
 		vblit_bo_destroy(fd, &workers[o].in);
 		vblit_bo_destroy(fd, &workers[o].out);
 	}
-	race_assert_none();
-	igt_assert_f(vblit_elapsed_ms(&start) < IR_MS + 20000,
-		     "threads took %.0f ms to stop\n", vblit_elapsed_ms(&start));
+	race_joined(&start, IR_MS);
 
 	for (unsigned int o = 0; o < IR_OBJECTS; o++) {
 		struct ir_object *ob = &st->obj[o];
@@ -716,19 +728,14 @@ static void test_stress_mm(void)
 		mutators[m] = (struct sm_mutator){ .st = st, .seed = 0x4004 + m, .unrelated = m };
 		igt_assert_eq(pthread_create(&mt[m], NULL, sm_mutator_thread, &mutators[m]), 0);
 	}
-	timer_start(&start);
-	while (vblit_elapsed_ms(&start) < SM_MS && !atomic_load(&race_failed))
-		usleep(50 * 1000);
-	atomic_store(&st->stop, true);
+	race_for(SM_MS, &start, &st->stop);
 	for (unsigned int m = 0; m < 2; m++)
 		pthread_join(mt[m], NULL);
 	for (unsigned int t = 0; t < SM_CREATORS; t++) {
 		pthread_join(ct[t], NULL);
 		vblit_bo_destroy(fd, &creators[t].bo);
 	}
-	race_assert_none();
-	igt_assert_f(vblit_elapsed_ms(&start) < SM_MS + 20000,
-		     "threads took %.0f ms to stop\n", vblit_elapsed_ms(&start));
+	race_joined(&start, SM_MS);
 
 	for (unsigned int t = 0; t < SM_CREATORS; t++) {
 		struct slotted *s = &st->part[t];
@@ -1594,10 +1601,7 @@ static void test_shared_submitters(unsigned int nsub)
 	}
 	igt_assert_eq(pthread_create(&zap_t, NULL, ss_zapper_thread, &st), 0);
 
-	timer_start(&start);
-	while (vblit_elapsed_ms(&start) < SS_MS && !atomic_load(&race_failed))
-		usleep(50 * 1000);
-	atomic_store(&st.stop, true);
+	race_for(SS_MS, &start, &st.stop);
 	pthread_join(zap_t, NULL);
 	for (unsigned int i = 0; i < nsub; i++) {
 		pthread_join(sub_t[i], NULL);
