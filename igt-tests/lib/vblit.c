@@ -338,60 +338,84 @@ uint64_t vblit_exec(int fd, struct drm_vblit_exec *exec)
 	return exec->job_id;
 }
 
-int __vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
-		 uint32_t value)
+/* One plain job (no flags) of @op; FILL writes @value. 0 or -errno. */
+static int __vblit_job(int fd, uint32_t op, uint32_t dst, uint64_t dst_offset,
+		       uint32_t src, uint64_t src_offset, uint64_t length,
+		       uint32_t value)
 {
 	struct drm_vblit_exec exec;
 
-	vblit_exec_init(&exec, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length);
+	vblit_exec_init(&exec, op, dst, dst_offset, src, src_offset, length);
 	exec.value = value;
 	return __vblit_exec(fd, &exec);
+}
+
+/* The same, asserting success, then waiting for it. */
+static void vblit_job(int fd, uint32_t op, uint32_t dst, uint64_t dst_offset,
+		      uint32_t src, uint64_t src_offset, uint64_t length,
+		      uint32_t value)
+{
+	igt_assert_eq(__vblit_job(fd, op, dst, dst_offset, src, src_offset,
+				  length, value), 0);
+	vblit_gem_wait(fd, dst);
+}
+
+int __vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
+		 uint32_t value)
+{
+	return __vblit_job(fd, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length,
+			   value);
 }
 
 /** vblit_fill - fill and wait for the result */
 void vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
 		uint32_t value)
 {
-	igt_assert_eq(__vblit_fill(fd, dst, dst_offset, length, value), 0);
-	vblit_gem_wait(fd, dst);
+	vblit_job(fd, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length, value);
 }
 
 int __vblit_copy(int fd, uint32_t dst, uint64_t dst_offset,
 		 uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_COPY, dst, dst_offset,
-			src, src_offset, length);
-	return __vblit_exec(fd, &exec);
+	return __vblit_job(fd, VBLIT_OP_COPY, dst, dst_offset, src, src_offset,
+			   length, 0);
 }
 
 /** vblit_copy - copy and wait for the result */
 void vblit_copy(int fd, uint32_t dst, uint64_t dst_offset,
 		uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	igt_assert_eq(__vblit_copy(fd, dst, dst_offset, src, src_offset,
-				   length), 0);
-	vblit_gem_wait(fd, dst);
+	vblit_job(fd, VBLIT_OP_COPY, dst, dst_offset, src, src_offset, length, 0);
 }
 
 int __vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
 		     uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_CHECKSUM, dst, dst_offset,
-			src, src_offset, length);
-	return __vblit_exec(fd, &exec);
+	return __vblit_job(fd, VBLIT_OP_CHECKSUM, dst, dst_offset, src,
+			   src_offset, length, 0);
 }
 
 /** vblit_checksum - hash and wait for the result */
 void vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
 		    uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	igt_assert_eq(__vblit_checksum(fd, dst, dst_offset, src, src_offset,
-				       length), 0);
-	vblit_gem_wait(fd, dst);
+	vblit_job(fd, VBLIT_OP_CHECKSUM, dst, dst_offset, src, src_offset,
+		  length, 0);
+}
+
+/* A job of @op held in flight for up to @hold_ms; returns its id. */
+static uint64_t vblit_job_held(int fd, uint32_t op, uint32_t dst,
+			       uint64_t dst_offset, uint32_t src,
+			       uint64_t src_offset, uint64_t length,
+			       uint32_t value, uint32_t hold_ms)
+{
+	struct drm_vblit_exec exec;
+
+	vblit_exec_init(&exec, op, dst, dst_offset, src, src_offset, length);
+	exec.value = value;
+	exec.flags = VBLIT_EXEC_HOLD;
+	exec.hold_ms = hold_ms;
+	return vblit_exec(fd, &exec);
 }
 
 /**
@@ -402,13 +426,8 @@ void vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
 uint64_t vblit_fill_held(int fd, uint32_t dst, uint64_t dst_offset,
 			 uint64_t length, uint32_t value, uint32_t hold_ms)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length);
-	exec.value = value;
-	exec.flags = VBLIT_EXEC_HOLD;
-	exec.hold_ms = hold_ms;
-	return vblit_exec(fd, &exec);
+	return vblit_job_held(fd, VBLIT_OP_FILL, dst, dst_offset, 0, 0,
+			      length, value, hold_ms);
 }
 
 /** vblit_copy_held - queue a COPY held in flight for up to @hold_ms */
@@ -416,13 +435,8 @@ uint64_t vblit_copy_held(int fd, uint32_t dst, uint64_t dst_offset,
 			 uint32_t src, uint64_t src_offset, uint64_t length,
 			 uint32_t hold_ms)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_COPY, dst, dst_offset,
-			src, src_offset, length);
-	exec.flags = VBLIT_EXEC_HOLD;
-	exec.hold_ms = hold_ms;
-	return vblit_exec(fd, &exec);
+	return vblit_job_held(fd, VBLIT_OP_COPY, dst, dst_offset, src,
+			      src_offset, length, 0, hold_ms);
 }
 
 int __vblit_gem_wait(int fd, uint32_t handle, int64_t timeout_ns)
