@@ -39,11 +39,6 @@ static void check_objects(int64_t before, int64_t delta)
 	igt_assert_eq_s64(objects(), before + delta);
 }
 
-/**
- * SUBTEST: open-close
- * Description: Open the render node, check the driver name, close it, and
- *	open it again.
- */
 static void test_open_close(void)
 {
 	int fd2;
@@ -56,11 +51,6 @@ static void test_open_close(void)
 	}
 }
 
-/**
- * SUBTEST: drm-open-driver
- * Description: drm_open_driver_render(DRIVER_ANY) with
- *	IGT_FORCE_DRIVER=vblit opens vblit: the way upstream IGT would.
- */
 static void test_drm_open_driver(void)
 {
 	drmVersionPtr version;
@@ -76,11 +66,6 @@ static void test_drm_open_driver(void)
 	close(fd2);
 }
 
-/**
- * SUBTEST: second-client
- * Description: Two files on the device: handles are per file, each file's
- *	objects and jobs are its own, and closing one leaves the other working.
- */
 static void test_second_client(void)
 {
 	int64_t before = objects();
@@ -121,10 +106,6 @@ static void test_second_client(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: getparam
- * Description: Every parameter reads and has a sane value.
- */
 static void test_getparam(void)
 {
 	uint64_t v;
@@ -160,10 +141,6 @@ static void test_getparam(void)
 		 vblit_getparam(fd, VBLIT_PARAM_MAX_HOLD_MS));
 }
 
-/**
- * SUBTEST: getparam-unknown
- * Description: An unknown parameter gives -EINVAL.
- */
 static void test_getparam_unknown(void)
 {
 	static const uint32_t params[] = {
@@ -177,10 +154,6 @@ static void test_getparam_unknown(void)
 	}
 }
 
-/**
- * SUBTEST: getparam-pad
- * Description: A non-zero pad gives -EINVAL, even for a valid parameter.
- */
 static void test_getparam_pad(void)
 {
 	struct drm_vblit_getparam gp = {
@@ -193,11 +166,6 @@ static void test_getparam_pad(void)
 	igt_assert_eq(__vblit_ioctl(fd, DRM_IOCTL_VBLIT_GETPARAM, &gp), -EINVAL);
 }
 
-/**
- * SUBTEST: create
- * Description: Objects of several sizes are created with distinct handles,
- *	counted, and freed on close.
- */
 static void test_create(void)
 {
 	static const uint64_t sizes[] = { PAGE, 2 * PAGE, 16 * PAGE, 1 << 20 };
@@ -217,10 +185,6 @@ static void test_create(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-zero
- * Description: A zero size gives -EINVAL.
- */
 static void test_create_zero(void)
 {
 	uint32_t handle = 0;
@@ -229,11 +193,6 @@ static void test_create_zero(void)
 	igt_assert_eq_u32(handle, 0);
 }
 
-/**
- * SUBTEST: create-unaligned
- * Description: An unaligned size is rounded up to whole pages: the last
- *	page is mappable and usable, the byte after it is not.
- */
 static void test_create_unaligned(void)
 {
 	static const uint64_t sizes[] = { 1, PAGE - 1, PAGE + 1, 3 * PAGE + 7 };
@@ -256,11 +215,6 @@ static void test_create_unaligned(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-huge
- * Description: A size above VBLIT_PARAM_MAX_GEM_SIZE gives -E2BIG, with no
- *	overflow when rounding sizes near 2^64 up.
- */
 static void test_create_huge(void)
 {
 	uint64_t max = vblit_getparam(fd, VBLIT_PARAM_MAX_GEM_SIZE);
@@ -278,10 +232,6 @@ static void test_create_huge(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-invalid-flags
- * Description: Each non-zero flag bit gives -EINVAL.
- */
 static void test_create_invalid_flags(void)
 {
 	for (int bit = 0; bit < 32; bit++) {
@@ -296,10 +246,6 @@ static void test_create_invalid_flags(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-invalid-pad
- * Description: A non-zero pad gives -EINVAL.
- */
 static void test_create_invalid_pad(void)
 {
 	struct drm_vblit_gem_create arg = { .size = PAGE, .pad = 1 };
@@ -312,12 +258,6 @@ static void test_create_invalid_pad(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mmap
- * Description: CPU writes through one mapping of an object read back
- *	through a second one and through a new mapping after unmapping; a
- *	mapping larger than the object is refused.
- */
 static void test_mmap(void)
 {
 	const size_t size = 8 * PAGE;
@@ -350,10 +290,6 @@ static void test_mmap(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mmap-offset-bad-handle
- * Description: MMAP_OFFSET of an unknown or closed handle gives -ENOENT.
- */
 static void test_mmap_offset_bad_handle(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -366,10 +302,6 @@ static void test_mmap_offset_bad_handle(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mmap-offset-invalid
- * Description: Non-zero flags or pad of MMAP_OFFSET give -EINVAL.
- */
 static void test_mmap_offset_invalid(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -385,11 +317,6 @@ static void test_mmap_offset_invalid(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: close-bad-handle
- * Description: GEM_CLOSE of an unknown handle, or of one already closed,
- *	gives -EINVAL (the DRM core's answer).
- */
 static void test_close_bad_handle(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -400,11 +327,6 @@ static void test_close_bad_handle(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: exec-fill-shmem
- * Description: FILL writes its 32-bit pattern exactly over the requested
- *	range: whole object, one page each, and an unaligned range.
- */
 static void test_exec_fill_shmem(void)
 {
 	const size_t size = 16 * PAGE;
@@ -437,11 +359,6 @@ static void test_exec_fill_shmem(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: exec-copy-shmem
- * Description: COPY between two objects, within one object (disjoint
- *	ranges), and at unaligned offsets crossing pages.
- */
 static void test_exec_copy_shmem(void)
 {
 	const size_t size = 8 * PAGE;
@@ -478,11 +395,6 @@ static void test_exec_copy_shmem(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: exec-checksum
- * Description: CHECKSUM stores the FNV-1a 64 hash of the source range,
- *	little endian, at the destination offset; unaligned ranges too.
- */
 static void test_exec_checksum(void)
 {
 	const size_t size = 4 * PAGE;
@@ -675,12 +587,6 @@ static void exec_case_prepare(enum exec_case c, struct drm_vblit_exec *e,
 	}
 }
 
-/**
- * SUBTEST: exec-invalid
- * Description: One dynamic subtest per invalid EXEC member, each with
- *	otherwise valid data: the exact errno, and no job runs (the
- *	destination stays zero).
- */
 static void test_exec_invalid(void)
 {
 	uint32_t dst = vblit_gem_create(fd, EXEC_OBJ_SIZE);
@@ -716,12 +622,6 @@ static void test_exec_invalid(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: wait
- * Description: GEM_WAIT on an idle object returns 0 at once; on an object
- *	with a held job it gives -ETIME (polling and with a timeout) until the
- *	job is released; then it returns 0 and the job's data is there.
- */
 static void test_wait(void)
 {
 	struct timespec start;
@@ -756,11 +656,6 @@ static void test_wait(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: wait-invalid
- * Description: GEM_WAIT with an unknown handle gives -ENOENT, with
- *	non-zero flags or pad -EINVAL.
- */
 static void test_wait_invalid(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -777,11 +672,6 @@ static void test_wait_invalid(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: hold-timeout
- * Description: A held job runs by itself once hold_ms has passed; it can
- *	then no longer be released (-ENOENT).
- */
 static void test_hold_timeout(void)
 {
 	struct timespec start;
@@ -810,12 +700,6 @@ static void test_hold_timeout(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: job-release-invalid
- * Description: JOB_RELEASE of a job that is not held by this file gives
- *	-ENOENT (never submitted, released twice, finished, another file's);
- *	a non-zero pad gives -EINVAL and leaves the job held.
- */
 static void test_job_release_invalid(void)
 {
 	struct drm_vblit_job_release arg = {};
@@ -884,12 +768,6 @@ static bool fence_signaled(int fence, int timeout_ms)
 	return ret == 1 && (pfd.revents & POLLIN);
 }
 
-/**
- * SUBTEST: fence-out
- * Description: FENCE_OUT returns a sync_file that polls readable once the
- *	job is done, and not while it is held; the job's data is visible once
- *	it signals. Without the flag fence_fd is -1.
- */
 static void test_fence_out(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -932,11 +810,6 @@ static void test_fence_out(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: close-busy
- * Description: Closing a file with a held job does not wait for hold_ms:
- *	the job is released and every object freed.
- */
 static void test_close_busy(void)
 {
 	uint32_t a, b;
@@ -954,12 +827,6 @@ static void test_close_busy(void)
 	vblit_close_held(fd2, hold_ms);
 }
 
-/**
- * SUBTEST: unload
- * Description: An open file and a mapping (even after the file is closed)
- *	keep vblit.ko loaded; once both are gone it unloads, and reloads with
- *	the runner's options.
- */
 static void test_unload(void)
 {
 	const size_t size = 4 * PAGE;
@@ -992,19 +859,24 @@ igt_main
 	igt_fixture
 		fd = vblit_suite_open(0, NULL);
 
-	igt_describe("Open the render node, check the driver name, close, reopen.");
+	igt_describe("Open the render node, check the driver name, close it, "
+		     "and open it again.");
 	igt_subtest("open-close")
 		test_open_close();
 
-	igt_describe("drm_open_driver_render(DRIVER_ANY) opens vblit.");
+	igt_describe("drm_open_driver_render(DRIVER_ANY) with "
+		     "IGT_FORCE_DRIVER=vblit opens vblit: the way upstream IGT "
+		     "would.");
 	igt_subtest("drm-open-driver")
 		test_drm_open_driver();
 
-	igt_describe("Two files: per-file handles, independent objects.");
+	igt_describe("Two files on the device: handles are per file, each "
+		     "file's objects and jobs are its own, and closing one "
+		     "leaves the other working.");
 	igt_subtest("second-client")
 		test_second_client();
 
-	igt_describe("Every parameter reads with a sane value.");
+	igt_describe("Every parameter reads and has a sane value.");
 	igt_subtest("getparam")
 		test_getparam();
 
@@ -1012,94 +884,123 @@ igt_main
 	igt_subtest("getparam-unknown")
 		test_getparam_unknown();
 
-	igt_describe("GETPARAM with a non-zero pad gives -EINVAL.");
+	igt_describe("A non-zero pad gives -EINVAL, even for a valid "
+		     "parameter.");
 	igt_subtest("getparam-pad")
 		test_getparam_pad();
 
-	igt_describe("Create objects of several sizes; they are counted and freed.");
+	igt_describe("Objects of several sizes are created with distinct "
+		     "handles, counted, and freed on close.");
 	igt_subtest("create")
 		test_create();
 
-	igt_describe("GEM_CREATE of size 0 gives -EINVAL.");
+	igt_describe("A zero size gives -EINVAL.");
 	igt_subtest("create-zero")
 		test_create_zero();
 
-	igt_describe("An unaligned size rounds up to whole pages.");
+	igt_describe("An unaligned size is rounded up to whole pages: the last "
+		     "page is mappable and usable, the byte after it is not.");
 	igt_subtest("create-unaligned")
 		test_create_unaligned();
 
-	igt_describe("A size above MAX_GEM_SIZE gives -E2BIG.");
+	igt_describe("A size above VBLIT_PARAM_MAX_GEM_SIZE gives -E2BIG, with "
+		     "no overflow when rounding sizes near 2^64 up.");
 	igt_subtest("create-huge")
 		test_create_huge();
 
-	igt_describe("GEM_CREATE with any flag gives -EINVAL.");
+	igt_describe("Each non-zero flag bit gives -EINVAL.");
 	igt_subtest("create-invalid-flags")
 		test_create_invalid_flags();
 
-	igt_describe("GEM_CREATE with a non-zero pad gives -EINVAL.");
+	igt_describe("A non-zero pad gives -EINVAL.");
 	igt_subtest("create-invalid-pad")
 		test_create_invalid_pad();
 
-	igt_describe("CPU writes through a mapping of the fd read back.");
+	igt_describe("CPU writes through one mapping of an object read back "
+		     "through a second one and through a new mapping after "
+		     "unmapping; a mapping larger than the object is refused.");
 	igt_subtest("mmap")
 		test_mmap();
 
-	igt_describe("MMAP_OFFSET of an unknown handle gives -ENOENT.");
+	igt_describe("MMAP_OFFSET of an unknown or closed handle gives "
+		     "-ENOENT.");
 	igt_subtest("mmap-offset-bad-handle")
 		test_mmap_offset_bad_handle();
 
-	igt_describe("MMAP_OFFSET with non-zero flags or pad gives -EINVAL.");
+	igt_describe("Non-zero flags or pad of MMAP_OFFSET give -EINVAL.");
 	igt_subtest("mmap-offset-invalid")
 		test_mmap_offset_invalid();
 
-	igt_describe("GEM_CLOSE of an unknown handle gives -EINVAL.");
+	igt_describe("GEM_CLOSE of an unknown handle, or of one already "
+		     "closed, gives -EINVAL (the DRM core's answer).");
 	igt_subtest("close-bad-handle")
 		test_close_bad_handle();
 
-	igt_describe("FILL a shmem object and check it through mmap.");
+	igt_describe("FILL writes its 32-bit pattern exactly over the "
+		     "requested range: whole object, one page each, and an "
+		     "unaligned range.");
 	igt_subtest("exec-fill-shmem")
 		test_exec_fill_shmem();
 
-	igt_describe("COPY between and within shmem objects.");
+	igt_describe("COPY between two objects, within one object (disjoint "
+		     "ranges), and at unaligned offsets crossing pages.");
 	igt_subtest("exec-copy-shmem")
 		test_exec_copy_shmem();
 
-	igt_describe("CHECKSUM stores the FNV-1a 64 hash of the range.");
+	igt_describe("CHECKSUM stores the FNV-1a 64 hash of the source range, "
+		     "little endian, at the destination offset; unaligned "
+		     "ranges too.");
 	igt_subtest("exec-checksum")
 		test_exec_checksum();
 
-	igt_describe("Each invalid EXEC member gives its exact errno; no job runs.");
+	igt_describe("One dynamic subtest per invalid EXEC member, each with "
+		     "otherwise valid data: the exact errno, and no job runs "
+		     "(the destination stays zero).");
 	igt_subtest_with_dynamic("exec-invalid")
 		test_exec_invalid();
 
-	igt_describe("GEM_WAIT on idle and on held jobs.");
+	igt_describe("GEM_WAIT on an idle object returns 0 at once; on an "
+		     "object with a held job it gives -ETIME (polling and with "
+		     "a timeout) until the job is released; then it returns 0 "
+		     "and the job's data is there.");
 	igt_subtest("wait")
 		test_wait();
 
-	igt_describe("GEM_WAIT with bad handle, flags or pad.");
+	igt_describe("GEM_WAIT with an unknown handle gives -ENOENT, with "
+		     "non-zero flags or pad -EINVAL.");
 	igt_subtest("wait-invalid")
 		test_wait_invalid();
 
-	igt_describe("A held job runs by itself after hold_ms.");
+	igt_describe("A held job runs by itself once hold_ms has passed; it "
+		     "can then no longer be released (-ENOENT).");
 	igt_subtest("hold-timeout")
 		test_hold_timeout();
 
-	igt_describe("JOB_RELEASE of a job not held by this file gives -ENOENT.");
+	igt_describe("JOB_RELEASE of a job that is not held by this file gives "
+		     "-ENOENT (never submitted, released twice, finished, "
+		     "another file's); a non-zero pad gives -EINVAL and leaves "
+		     "the job held.");
 	igt_subtest_with_dynamic("job-release-invalid")
 		test_job_release_invalid();
 
-	igt_describe("FENCE_OUT returns a sync_file that signals when the job is done.");
+	igt_describe("FENCE_OUT returns a sync_file that polls readable once "
+		     "the job is done, and not while it is held; the job's "
+		     "data is visible once it signals. Without the flag "
+		     "fence_fd is -1.");
 	igt_subtest("fence-out")
 		test_fence_out();
 
-	igt_describe("Closing a file with held jobs frees everything promptly.");
+	igt_describe("Closing a file with a held job does not wait for "
+		     "hold_ms: the job is released and every object freed.");
 	igt_subtest("close-busy")
 		test_close_busy();
 
 	igt_fixture
 		close(fd);
 
-	igt_describe("Open files and mappings keep vblit.ko loaded; then it unloads.");
+	igt_describe("An open file and a mapping (even after the file is "
+		     "closed) keep vblit.ko loaded; once both are gone it "
+		     "unloads, and reloads with the runner's options.");
 	igt_subtest("unload")
 		test_unload();
 }

@@ -42,11 +42,6 @@ static void require_probe(void)
 /* ---------------------------------------------------------------------- */
 /* Creation checks                                                        */
 
-/**
- * SUBTEST: invalid-flags
- * Description: Every unknown flag bit gives -EINVAL, also next to valid
- *	ones and next to UNSYNCHRONIZED (unknown bits are checked first).
- */
 static void test_invalid_flags(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -68,11 +63,6 @@ static void test_invalid_flags(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: unsync-refused
- * Description: UNSYNCHRONIZED is refused with -ENODEV, alone or with the
- *	other flags.
- */
 static void test_unsync_refused(void)
 {
 	static const uint32_t others[] = {
@@ -90,10 +80,6 @@ static void test_unsync_refused(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: unaligned-ptr
- * Description: A pointer that is not page aligned gives -EINVAL.
- */
 static void test_unaligned_ptr(void)
 {
 	static const size_t offsets[] = { 1, 4, 64, PAGE / 2, PAGE - 1 };
@@ -107,10 +93,6 @@ static void test_unaligned_ptr(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: unaligned-size
- * Description: A size that is not a whole number of pages gives -EINVAL.
- */
 static void test_unaligned_size(void)
 {
 	static const size_t sizes[] = { 1, 4, PAGE - 1, PAGE + 1, 2 * PAGE - 4 };
@@ -124,10 +106,6 @@ static void test_unaligned_size(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: zero-size
- * Description: A zero size gives -EINVAL, with any valid flags.
- */
 static void test_zero_size(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -143,11 +121,6 @@ static void test_zero_size(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: overflow
- * Description: A range whose end wraps around 2^64 gives -EINVAL (and not
- *	-EFAULT: the wrap is checked before access_ok).
- */
 static void test_overflow(void)
 {
 	uint64_t max = vblit_getparam(fd, VBLIT_PARAM_USERPTR_MAX_SIZE);
@@ -167,12 +140,6 @@ static void test_overflow(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: too-big
- * Description: A size above VBLIT_PARAM_USERPTR_MAX_SIZE gives -E2BIG;
- *	exactly the maximum is accepted (over a PROT_NONE reservation: no
- *	page is acquired at creation).
- */
 static void test_too_big(void)
 {
 	uint64_t max = vblit_getparam(fd, VBLIT_PARAM_USERPTR_MAX_SIZE);
@@ -201,11 +168,6 @@ static void test_too_big(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: kernel-address
- * Description: Ranges in the kernel half (or non-canonical) give -EFAULT,
- *	with and without PROBE.
- */
 static void test_kernel_address(void)
 {
 	static const uint64_t ptrs[] = {
@@ -234,11 +196,6 @@ static void test_kernel_address(void)
 /* ---------------------------------------------------------------------- */
 /* PROBE                                                                  */
 
-/**
- * SUBTEST: probe-unmapped
- * Description: PROBE over an unmapped range gives -EFAULT. Without PROBE
- *	creation succeeds and the first use gives -EFAULT.
- */
 static void test_probe_unmapped(void)
 {
 	void *ptr = vblit_mmap_anon(4 * PAGE);
@@ -259,12 +216,6 @@ static void test_probe_unmapped(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: probe-hole
- * Description: PROBE over a range with a hole gives -EFAULT; over the
- *	mapped parts, and over two adjacent mappings of different protection,
- *	it succeeds.
- */
 static void test_probe_hole(void)
 {
 	uint8_t *ptr = vblit_mmap_anon(4 * PAGE);
@@ -291,11 +242,6 @@ static void test_probe_hole(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: probe-no-populate
- * Description: A successful PROBE (and creation in general) populates no
- *	page: untouched anonymous memory stays non-resident.
- */
 static void test_probe_no_populate(void)
 {
 	const size_t n = 16;
@@ -318,11 +264,6 @@ static void test_probe_no_populate(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: probe-gem-mapping
- * Description: PROBE over a CPU mapping of a vblit shmem object (a
- *	VM_PFNMAP mapping) gives -EFAULT, as i915 does for its own mappings.
- */
 static void test_probe_gem_mapping(void)
 {
 	struct vblit_bo bo;
@@ -342,10 +283,6 @@ static void test_probe_gem_mapping(void)
 /* ---------------------------------------------------------------------- */
 /* Banned paths                                                           */
 
-/**
- * SUBTEST: mmap-offset-banned
- * Description: MMAP_OFFSET of a userptr object gives -ENODEV.
- */
 static void test_mmap_offset_banned(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -360,11 +297,6 @@ static void test_mmap_offset_banned(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: dmabuf-export-banned
- * Description: PRIME export of a userptr object gives -EINVAL, while a
- *	shmem object exports.
- */
 static void test_dmabuf_export_banned(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -391,12 +323,6 @@ static void test_dmabuf_export_banned(void)
 /* ---------------------------------------------------------------------- */
 /* Read-only                                                              */
 
-/**
- * SUBTEST: readonly
- * Description: A READ_ONLY object is read by the device (COPY out,
- *	CHECKSUM) over a read-write and then a PROT_READ mapping; every job
- *	writing it gives -EACCES and the memory is unchanged.
- */
 static void test_readonly(void)
 {
 	const size_t size = 4 * PAGE;
@@ -440,13 +366,6 @@ static void test_readonly(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: readonly-file-mapping
- * Description: A writable userptr over a read-only shared mapping of a file
- *	opened O_RDONLY is created, but its first use (any job) gives
- *	-EFAULT and the file is unchanged; a READ_ONLY one over the same
- *	mapping reads the file.
- */
 static void test_readonly_file_mapping(void)
 {
 	const size_t size = 4 * PAGE;
@@ -492,11 +411,6 @@ static void test_readonly_file_mapping(void)
 /* ---------------------------------------------------------------------- */
 /* Coherency                                                              */
 
-/**
- * SUBTEST: coherency-cpu-to-gpu
- * Description: CPU writes to the user memory, with no call in between, are
- *	seen by every following device read: whole patterns and single dwords.
- */
 static void test_coherency_cpu_to_gpu(void)
 {
 	const size_t size = 16 * PAGE;
@@ -522,11 +436,6 @@ static void test_coherency_cpu_to_gpu(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: coherency-gpu-to-cpu
- * Description: Device writes (COPY and per-page FILL) into user memory are
- *	seen by the CPU as soon as the object is idle.
- */
 static void test_coherency_gpu_to_cpu(void)
 {
 	const size_t size = 16 * PAGE;
@@ -551,11 +460,6 @@ static void test_coherency_gpu_to_cpu(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: coherency-shmem
- * Description: COPY from userptr to shmem and back, each side checked
- *	through its own CPU view.
- */
 static void test_coherency_shmem(void)
 {
 	const size_t size = 8 * PAGE;
@@ -582,11 +486,6 @@ static void test_coherency_shmem(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: overlap
- * Description: Two userptr objects over overlapping ranges: device writes
- *	through one are seen through the other, and by the CPU.
- */
 static void test_overlap(void)
 {
 	uint8_t *ptr = vblit_mmap_anon(4 * PAGE);
@@ -616,11 +515,6 @@ static void test_overlap(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: large-64m
- * Description: A 64 MiB userptr object copied to shmem and back to a
- *	second 64 MiB userptr, and hashed: every page in its place.
- */
 static void test_large_64m(void)
 {
 	const size_t size = 64ul << 20;
@@ -655,11 +549,6 @@ static void test_large_64m(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: sub-page-offsets
- * Description: COPY, FILL and CHECKSUM at byte offsets and lengths that
- *	start, end and cross inside pages touch exactly the requested bytes.
- */
 static void test_sub_page_offsets(void)
 {
 	static const struct { uint64_t dst, src, len; } copies[] = {
@@ -725,12 +614,6 @@ static void test_sub_page_offsets(void)
 /* ---------------------------------------------------------------------- */
 /* Invalidation                                                           */
 
-/**
- * SUBTEST: sync-unmap
- * Description: After munmap every job on the object gives -EFAULT and
- *	leaves its other object untouched; with the pinned backing the pins
- *	are gone although the object lives.
- */
 static void test_sync_unmap(void)
 {
 	const size_t size = 4 * PAGE;
@@ -751,12 +634,6 @@ static void test_sync_unmap(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: map-fixed-invalidate
- * Description: mmap(MAP_FIXED) of fresh memory over the range: the device
- *	sees the new pages (zero, then the CPU's new data) and writes go to
- *	them.
- */
 static void test_map_fixed_invalidate(void)
 {
 	const size_t size = 8 * PAGE;
@@ -801,14 +678,6 @@ static void *remap_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: map-fixed-invalidate-busy
- * Description: mmap(MAP_FIXED) over a range that a held FILL job is about
- *	to write blocks until the job is released and done; the job's data
- *	lands in the old pages (seen through a second mapping of the memfd
- *	behind them), the new mapping stays zero, and the next job uses the
- *	new pages.
- */
 static void test_map_fixed_invalidate_busy(void)
 {
 	const size_t size = 4 * PAGE;
@@ -874,13 +743,6 @@ static void test_map_fixed_invalidate_busy(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mprotect-readonly
- * Description: After mprotect(PROT_READ) of a writable object's range every
- *	job on it gives -EFAULT (a writable object's pages are acquired for
- *	write) and the memory is unchanged; a READ_ONLY object over the same
- *	range is still read by the device.
- */
 static void test_mprotect_readonly(void)
 {
 	const size_t size = 4 * PAGE;
@@ -904,12 +766,6 @@ static void test_mprotect_readonly(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: revalidate-after-mprotect-restore
- * Description: Once the range is writable again (mprotect back to
- *	read-write) the same object works again, both ways, with the CPU's
- *	latest data.
- */
 static void test_revalidate_after_mprotect_restore(void)
 {
 	const size_t size = 4 * PAGE;
@@ -932,11 +788,6 @@ static void test_revalidate_after_mprotect_restore(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: madvise-dontneed
- * Description: MADV_DONTNEED drops the pages: the device then reads zero
- *	(not the stale pages) and the CPU's next data.
- */
 static void test_madvise_dontneed(void)
 {
 	const size_t size = 8 * PAGE;
@@ -974,13 +825,6 @@ static void sysctl_swap(const char *path, const char *value, char *old)
 /* Pages the helper re-acquires per stale chunk (DRM_USERPTR_CHUNK_PAGES). */
 #define CHUNK_PAGES 16
 
-/**
- * SUBTEST: partial-invalidate-dontneed
- * Description: MADV_DONTNEED on one page in the middle of a 4 MiB object:
- *	the device then sees zeros in exactly that page and the old data
- *	everywhere else, and revalidation re-acquires one chunk, not the
- *	whole object.
- */
 static void test_partial_invalidate_dontneed(void)
 {
 	const size_t size = 4 << 20, hole = 517;
@@ -1017,14 +861,6 @@ static void test_partial_invalidate_dontneed(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: partial-invalidate-remap
- * Description: Several scattered ranges of a 4 MiB object (one page, a
- *	range straddling two chunks, the last page) are replaced by MAP_FIXED
- *	mappings of new data; the device reads the new data there and the old
- *	data everywhere else, then writes the whole object and the CPU sees
- *	it in every page, old and new.
- */
 static void test_partial_invalidate_remap(void)
 {
 	static const struct { size_t first, count; } ranges[] = {
@@ -1059,11 +895,6 @@ static void test_partial_invalidate_remap(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: prot-none
- * Description: A userptr over PROT_NONE memory is created (no PROBE
- *	objection: it is an ordinary mapping) but every use gives -EFAULT.
- */
 static void test_prot_none(void)
 {
 	void *ptr = vblit_reserve(4 * PAGE);
@@ -1084,11 +915,6 @@ static void test_prot_none(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: invalidate-counters
- * Description: munmap and MADV_DONTNEED of a used object's range each
- *	count at least one invalidation (and an unmap one for munmap).
- */
 static void test_invalidate_counters(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1114,12 +940,6 @@ static void test_invalidate_counters(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: backing-accounting
- * Description: With backing=pinned (and the legacy comparator) a used
- *	object holds one pin per page until an invalidation or its close;
- *	with backing=unpinned (and the aligned comparator) it never holds any.
- */
 static void test_backing_accounting(void)
 {
 	const size_t n = 8;
@@ -1176,12 +996,6 @@ static void *race_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: race-remap
- * Description: One thread keeps swapping two pre-filled memfd mappings
- *	under a userptr range while the device copies it out: a copy may fail
- *	(-EBUSY, -EFAULT) but never returns a mix of both generations.
- */
 static void test_race_remap(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1256,12 +1070,6 @@ static void test_race_remap(void)
 /* ---------------------------------------------------------------------- */
 /* fork                                                                   */
 
-/**
- * SUBTEST: forked-access
- * Description: A child using the parent's userptr object through the
- *	inherited fd gets -EFAULT for every job; its own userptr on the same
- *	fd works; the parent's object still works afterwards.
- */
 static void test_forked_access(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1314,10 +1122,14 @@ static const struct fork_cow {
 	uint32_t seed;
 } fork_cow[] = {
 	{ "fork-cow-parent",
-	  "After fork (object used before, or not) the parent's CPU writes new data: the device sees the parent's new data, the child keeps the old.",
+	  "After fork (object used before, or not) the parent's CPU writes "
+	  "new data: the device sees the parent's new data, the child keeps "
+	  "the old.",
 	  false, 0xd00 },
 	{ "fork-cow-device-write",
-	  "After fork (object used before, or not) the device writes the object: the data lands in the parent's pages, the child's copy is unchanged (checked by the child).",
+	  "After fork (object used before, or not) the device writes the "
+	  "object: the data lands in the parent's pages, the child's copy is "
+	  "unchanged (checked by the child).",
 	  true, 0xd10 },
 };
 
@@ -1382,11 +1194,6 @@ static void child_objects(uint32_t hold_ms)
 	/* Exit with everything open and mapped. */
 }
 
-/**
- * SUBTEST: process-exit
- * Description: A child creates and uses shmem and userptr objects and
- *	exits without closing anything: every object and pin is released.
- */
 static void test_process_exit(void)
 {
 	igt_fork(child, 1)
@@ -1395,12 +1202,6 @@ static void test_process_exit(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: process-exit-busy
- * Description: As process-exit, with held jobs (hold_ms 200) reading and
- *	writing the userptr object in flight at exit: no hang, and everything
- *	is released.
- */
 static void test_process_exit_busy(void)
 {
 	struct timespec start;
@@ -1415,12 +1216,6 @@ static void test_process_exit_busy(void)
 		 vblit_elapsed_ms(&start));
 }
 
-/**
- * SUBTEST: process-exit-foreign-object
- * Description: A child creates a userptr object over its own memory on the
- *	parent's fd and exits; the object outlives the child's mm: using it
- *	gives -EFAULT, closing it releases everything.
- */
 static void test_process_exit_foreign_object(void)
 {
 	int64_t before = vblit_stat("objects");
@@ -1452,12 +1247,6 @@ static void test_process_exit_foreign_object(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: close-busy
- * Description: Closing the fd with held jobs on a userptr object returns
- *	promptly and releases every object and pin, well before hold_ms; the
- *	memory stays usable.
- */
 static void test_close_busy(void)
 {
 	const size_t size = 8 * PAGE;
@@ -1482,13 +1271,6 @@ static void test_close_busy(void)
 	igt_assert_eq(munmap(ptr, size), 0);
 }
 
-/**
- * SUBTEST: unload
- * Description: A file with a used userptr object keeps vblit.ko loaded;
- *	after close it unloads, and the memory that was behind the object
- *	can then be unmapped (the notifier is gone with the object). Then
- *	vblit.ko is reloaded with the runner's options.
- */
 static void test_unload(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1523,51 +1305,65 @@ igt_main
 	igt_fixture
 		fd = vblit_suite_open(VBLIT_SUITE_USERPTR, &backing);
 
-	igt_describe("Every unknown flag bit gives -EINVAL.");
+	igt_describe("Every unknown flag bit gives -EINVAL, also next to valid "
+		     "ones and next to UNSYNCHRONIZED (unknown bits are "
+		     "checked first).");
 	igt_subtest("invalid-flags")
 		test_invalid_flags();
 
-	igt_describe("UNSYNCHRONIZED is refused with -ENODEV.");
+	igt_describe("UNSYNCHRONIZED is refused with -ENODEV, alone or with "
+		     "the other flags.");
 	igt_subtest("unsync-refused")
 		test_unsync_refused();
 
-	igt_describe("An unaligned pointer gives -EINVAL.");
+	igt_describe("A pointer that is not page aligned gives -EINVAL.");
 	igt_subtest("unaligned-ptr")
 		test_unaligned_ptr();
 
-	igt_describe("An unaligned size gives -EINVAL.");
+	igt_describe("A size that is not a whole number of pages gives "
+		     "-EINVAL.");
 	igt_subtest("unaligned-size")
 		test_unaligned_size();
 
-	igt_describe("A zero size gives -EINVAL.");
+	igt_describe("A zero size gives -EINVAL, with any valid flags.");
 	igt_subtest("zero-size")
 		test_zero_size();
 
-	igt_describe("A range wrapping around 2^64 gives -EINVAL.");
+	igt_describe("A range whose end wraps around 2^64 gives -EINVAL (and "
+		     "not -EFAULT: the wrap is checked before access_ok).");
 	igt_subtest("overflow")
 		test_overflow();
 
-	igt_describe("A size above USERPTR_MAX_SIZE gives -E2BIG; the maximum works.");
+	igt_describe("A size above VBLIT_PARAM_USERPTR_MAX_SIZE gives -E2BIG; "
+		     "exactly the maximum is accepted (over a PROT_NONE "
+		     "reservation: no page is acquired at creation).");
 	igt_subtest("too-big")
 		test_too_big();
 
-	igt_describe("Kernel addresses give -EFAULT.");
+	igt_describe("Ranges in the kernel half (or non-canonical) give "
+		     "-EFAULT, with and without PROBE.");
 	igt_subtest("kernel-address")
 		test_kernel_address();
 
-	igt_describe("PROBE over unmapped memory gives -EFAULT; without PROBE the first use does.");
+	igt_describe("PROBE over an unmapped range gives -EFAULT. Without "
+		     "PROBE creation succeeds and the first use gives -EFAULT.");
 	igt_subtest("probe-unmapped")
 		test_probe_unmapped();
 
-	igt_describe("PROBE over a range with a hole gives -EFAULT.");
+	igt_describe("PROBE over a range with a hole gives -EFAULT; over the "
+		     "mapped parts, and over two adjacent mappings of "
+		     "different protection, it succeeds.");
 	igt_subtest("probe-hole")
 		test_probe_hole();
 
-	igt_describe("Creation and PROBE populate no page.");
+	igt_describe("A successful PROBE (and creation in general) populates "
+		     "no page: untouched anonymous memory stays non-resident.");
 	igt_subtest("probe-no-populate")
 		test_probe_no_populate();
 
-	igt_describe("PROBE over a mapping of a vblit object gives -EFAULT.");
+	igt_describe("PROBE over a CPU mapping of a vblit shmem object (a "
+		     "VM_PFNMAP mapping) gives -EFAULT, as i915 does for its "
+		     "own mappings.");
 	igt_subtest("probe-gem-mapping")
 		test_probe_gem_mapping();
 
@@ -1575,91 +1371,145 @@ igt_main
 	igt_subtest("mmap-offset-banned")
 		test_mmap_offset_banned();
 
-	igt_describe("PRIME export of a userptr object gives -EINVAL.");
+	igt_describe("PRIME export of a userptr object gives -EINVAL, while a "
+		     "shmem object exports.");
 	igt_subtest("dmabuf-export-banned")
 		test_dmabuf_export_banned();
 
-	igt_describe("READ_ONLY objects are read by the device; writes give -EACCES.");
+	igt_describe("A READ_ONLY object is read by the device (COPY out, "
+		     "CHECKSUM) over a read-write and then a PROT_READ "
+		     "mapping; every job writing it gives -EACCES and the "
+		     "memory is unchanged.");
 	igt_subtest("readonly")
 		test_readonly();
 
-	igt_describe("A writable userptr over a read-only file mapping fails at first use.");
+	igt_describe("A writable userptr over a read-only shared mapping of a "
+		     "file opened O_RDONLY is created, but its first use (any "
+		     "job) gives -EFAULT and the file is unchanged; a "
+		     "READ_ONLY one over the same mapping reads the file.");
 	igt_subtest("readonly-file-mapping")
 		test_readonly_file_mapping();
 
-	igt_describe("CPU writes are seen by later device reads.");
+	igt_describe("CPU writes to the user memory, with no call in between, "
+		     "are seen by every following device read: whole patterns "
+		     "and single dwords.");
 	igt_subtest("coherency-cpu-to-gpu")
 		test_coherency_cpu_to_gpu();
 
-	igt_describe("Device writes are seen by the CPU once idle.");
+	igt_describe("Device writes (COPY and per-page FILL) into user memory "
+		     "are seen by the CPU as soon as the object is idle.");
 	igt_subtest("coherency-gpu-to-cpu")
 		test_coherency_gpu_to_cpu();
 
-	igt_describe("Userptr to shmem and back.");
+	igt_describe("COPY from userptr to shmem and back, each side checked "
+		     "through its own CPU view.");
 	igt_subtest("coherency-shmem")
 		test_coherency_shmem();
 
-	igt_describe("Overlapping userptr objects see each other's writes.");
+	igt_describe("Two userptr objects over overlapping ranges: device "
+		     "writes through one are seen through the other, and by "
+		     "the CPU.");
 	igt_subtest("overlap")
 		test_overlap();
 
-	igt_describe("A 64 MiB object, every page in its place.");
+	igt_describe("A 64 MiB userptr object copied to shmem and back to a "
+		     "second 64 MiB userptr, and hashed: every page in its "
+		     "place.");
 	igt_subtest("large-64m")
 		test_large_64m();
 
-	igt_describe("Byte offsets and lengths inside and across pages.");
+	igt_describe("COPY, FILL and CHECKSUM at byte offsets and lengths that "
+		     "start, end and cross inside pages touch exactly the "
+		     "requested bytes.");
 	igt_subtest("sub-page-offsets")
 		test_sub_page_offsets();
 
-	igt_describe("Jobs after munmap give -EFAULT; pins are dropped.");
+	igt_describe("After munmap every job on the object gives -EFAULT and "
+		     "leaves its other object untouched; with the pinned "
+		     "backing the pins are gone although the object lives.");
 	igt_subtest("sync-unmap")
 		test_sync_unmap();
 
-	igt_describe("mmap(MAP_FIXED) over the range: the device uses the new pages.");
+	igt_describe("mmap(MAP_FIXED) of fresh memory over the range: the "
+		     "device sees the new pages (zero, then the CPU's new "
+		     "data) and writes go to them.");
 	igt_subtest("map-fixed-invalidate")
 		test_map_fixed_invalidate();
 
-	igt_describe("mmap(MAP_FIXED) waits for a held job, whose data lands in the old pages.");
+	igt_describe("mmap(MAP_FIXED) over a range that a held FILL job is "
+		     "about to write blocks until the job is released and "
+		     "done; the job's data lands in the old pages (seen "
+		     "through a second mapping of the memfd behind them), the "
+		     "new mapping stays zero, and the next job uses the new "
+		     "pages.");
 	igt_subtest("map-fixed-invalidate-busy")
 		test_map_fixed_invalidate_busy();
 
-	igt_describe("mprotect(PROT_READ): jobs on a writable object give -EFAULT.");
+	igt_describe("After mprotect(PROT_READ) of a writable object's range "
+		     "every job on it gives -EFAULT (a writable object's pages "
+		     "are acquired for write) and the memory is unchanged; a "
+		     "READ_ONLY object over the same range is still read by "
+		     "the device.");
 	igt_subtest("mprotect-readonly")
 		test_mprotect_readonly();
 
-	igt_describe("mprotect back to read-write: the object works again.");
+	igt_describe("Once the range is writable again (mprotect back to "
+		     "read-write) the same object works again, both ways, with "
+		     "the CPU's latest data.");
 	igt_subtest("revalidate-after-mprotect-restore")
 		test_revalidate_after_mprotect_restore();
 
-	igt_describe("MADV_DONTNEED: the device reads zero, then new data.");
+	igt_describe("MADV_DONTNEED drops the pages: the device then reads "
+		     "zero (not the stale pages) and the CPU's next data.");
 	igt_subtest("madvise-dontneed")
 		test_madvise_dontneed();
 
-	igt_describe("A userptr over PROT_NONE memory fails at use with -EFAULT.");
+	igt_describe("A userptr over PROT_NONE memory is created (no PROBE "
+		     "objection: it is an ordinary mapping) but every use "
+		     "gives -EFAULT.");
 	igt_subtest("prot-none")
 		test_prot_none();
 
-	igt_describe("munmap and MADV_DONTNEED count invalidations.");
+	igt_describe("munmap and MADV_DONTNEED of a used object's range each "
+		     "count at least one invalidation (and an unmap one for "
+		     "munmap).");
 	igt_subtest("invalidate-counters")
 		test_invalidate_counters();
 
-	igt_describe("A one-page invalidation re-acquires one chunk and the data stays exact.");
+	igt_describe("MADV_DONTNEED on one page in the middle of a 4 MiB "
+		     "object: the device then sees zeros in exactly that page "
+		     "and the old data everywhere else, and revalidation "
+		     "re-acquires one chunk, not the whole object.");
 	igt_subtest("partial-invalidate-dontneed")
 		test_partial_invalidate_dontneed();
 
-	igt_describe("Scattered remaps of a large object: new data where remapped, old elsewhere.");
+	igt_describe("Several scattered ranges of a 4 MiB object (one page, a "
+		     "range straddling two chunks, the last page) are replaced "
+		     "by MAP_FIXED mappings of new data; the device reads the "
+		     "new data there and the old data everywhere else, then "
+		     "writes the whole object and the CPU sees it in every "
+		     "page, old and new.");
 	igt_subtest("partial-invalidate-remap")
 		test_partial_invalidate_remap();
 
-	igt_describe("Pins per backing: held between uses only with backing=pinned.");
+	igt_describe("With backing=pinned (and the legacy comparator) a used "
+		     "object holds one pin per page until an invalidation or "
+		     "its close; with backing=unpinned (and the aligned "
+		     "comparator) it never holds any.");
 	igt_subtest("backing-accounting")
 		test_backing_accounting();
 
-	igt_describe("Copies racing with remaps never mix generations.");
+	igt_describe("One thread keeps swapping two pre-filled memfd mappings "
+		     "under a userptr range while the device copies it out: a "
+		     "copy may fail (-EBUSY, -EFAULT) but never returns a mix "
+		     "of both generations.");
 	igt_subtest("race-remap")
 		test_race_remap();
 
-	igt_describe("A forked child cannot use the parent's userptr object.");
+	igt_describe("A child using the parent's userptr object through the "
+		     "inherited fd gets -EFAULT for every job; its own userptr "
+		     "on the same fd works; the parent's object still works "
+		     "afterwards.");
 	igt_subtest("forked-access")
 		test_forked_access();
 
@@ -1673,26 +1523,39 @@ igt_main
 		}
 	}
 
-	igt_describe("A child exiting with objects open releases them all.");
+	igt_describe("A child creates and uses shmem and userptr objects and "
+		     "exits without closing anything: every object and pin is "
+		     "released.");
 	igt_subtest("process-exit")
 		test_process_exit();
 
-	igt_describe("A child exiting with held jobs releases everything.");
+	igt_describe("As process-exit, with held jobs (hold_ms 200) reading "
+		     "and writing the userptr object in flight at exit: no "
+		     "hang, and everything is released.");
 	igt_subtest("process-exit-busy")
 		test_process_exit_busy();
 
-	igt_describe("A userptr object outliving its creator's mm.");
+	igt_describe("A child creates a userptr object over its own memory on "
+		     "the parent's fd and exits; the object outlives the "
+		     "child's mm: using it gives -EFAULT, closing it releases "
+		     "everything.");
 	igt_subtest("process-exit-foreign-object")
 		test_process_exit_foreign_object();
 
-	igt_describe("Closing the fd with held jobs frees everything promptly.");
+	igt_describe("Closing the fd with held jobs on a userptr object "
+		     "returns promptly and releases every object and pin, well "
+		     "before hold_ms; the memory stays usable.");
 	igt_subtest("close-busy")
 		test_close_busy();
 
 	igt_fixture
 		close(fd);
 
-	igt_describe("A file with a userptr object keeps vblit.ko loaded; then it unloads.");
+	igt_describe("A file with a used userptr object keeps vblit.ko loaded; "
+		     "after close it unloads, and the memory that was behind "
+		     "the object can then be unmapped (the notifier is gone "
+		     "with the object). Then vblit.ko is reloaded with the "
+		     "runner's options.");
 	igt_subtest("unload")
 		test_unload();
 }

@@ -371,11 +371,6 @@ static void sweep(sweep_step_t step, const char *what)
 		     "is fault injection armed?\n", what);
 }
 
-/**
- * SUBTEST: create-fail-nth
- * Description: Fail each allocation of GEM_USERPTR (with and without
- *	PROBE) in turn: -ENOMEM, no object left, and creating again works.
- */
 static bool step_create(int n, struct errstat *st, uint32_t flags)
 {
 	void *ptr = user_mem(true, n);
@@ -418,13 +413,6 @@ static void test_create_fail_nth(void)
 		sweep(step_create_probe, "create with PROBE");
 }
 
-/**
- * SUBTEST: create-first-in-mm-fail-nth
- * Description: The first userptr object of a process registers the
- *	process's mm with the mmu-notifier core; fail each allocation of that
- *	GEM_USERPTR in turn (a fresh child process per step): -ENOMEM, the mm
- *	left consistent (creating again works), nothing left.
- */
 static bool step_create_first(int n, struct errstat *st)
 {
 	/* The child's outcome: injected, err. */
@@ -461,17 +449,6 @@ static void test_create_first_in_mm_fail_nth(void)
 	sweep(step_create_first, "first create in mm");
 }
 
-/**
- * SUBTEST: validate-fail-nth
- * Description: Fail each allocation of the first use of a userptr object
- *	(an EXEC writing it, which acquires its pages) in turn, over populated
- *	memory: a clean errno, the user memory untouched, nothing pinned or
- *	left, and the next EXEC works.
- *
- * SUBTEST: validate-unpopulated-fail-nth
- * Description: The same over never-touched memory, so that the acquisition
- *	faults the pages in (page allocations in the fault path fail too).
- */
 static bool step_validate(int n, struct errstat *st, bool populate)
 {
 	void *ptr = user_mem(populate, 0x5eed0000 + n);
@@ -515,13 +492,6 @@ static bool step_validate_unpopulated(int n, struct errstat *st)
 	return step_validate(n, st, false);
 }
 
-/**
- * SUBTEST: submit-fail-nth
- * Description: Fail each allocation of an EXEC with a fence out on an
- *	already acquired userptr object that two held jobs read (so that its
- *	dependencies need a fence array): -ENOMEM, no job, fence or fd left,
- *	the held jobs unaffected, and the object usable.
- */
 static bool step_submit(int n, struct errstat *st)
 {
 	uint32_t hold_ms = vblit_hold_ms(fd, 10000);
@@ -589,17 +559,6 @@ static bool step_submit(int n, struct errstat *st)
 /* ---------------------------------------------------------------------- */
 /* Random failures, task-filtered                                         */
 
-/**
- * SUBTEST: random-failslab
- * Description: failslab armed for this process only (task-filter and
- *	make-it-fail, probability 20%) around every create, first use and
- *	submission of many objects: each ioctl succeeds or fails cleanly, the
- *	objects that exist stay usable, and nothing is left at the end.
- *
- * SUBTEST: random-fail-page-alloc
- * Description: The same with fail_page_alloc (order 0 included), which
- *	also fails the page allocations of faulting user memory in.
- */
 /* An ioctl under random failures made @err: counted; a failure must be clean. */
 static void random_outcome(struct errstat *st, int err, bool acquires,
 			   const char *what, int i)
@@ -704,33 +663,55 @@ igt_main
 		nth_open();
 	}
 
-	igt_describe("Each allocation of GEM_USERPTR failed in turn: -ENOMEM, nothing left.");
+	igt_describe("Fail each allocation of GEM_USERPTR (with and without "
+		     "PROBE) in turn: -ENOMEM, no object left, and creating "
+		     "again works.");
 	igt_subtest("create-fail-nth")
 		test_create_fail_nth();
 
-	igt_describe("Each allocation of a process's first GEM_USERPTR (mm registration) failed in turn.");
+	igt_describe("The first userptr object of a process registers the "
+		     "process's mm with the mmu-notifier core; fail each "
+		     "allocation of that GEM_USERPTR in turn (a fresh child "
+		     "process per step): -ENOMEM, the mm left consistent "
+		     "(creating again works), nothing left.");
 	igt_subtest("create-first-in-mm-fail-nth")
 		test_create_first_in_mm_fail_nth();
 
-	igt_describe("Each allocation of the first use (page acquisition) failed in turn.");
+	igt_describe("Fail each allocation of the first use of a userptr "
+		     "object (an EXEC writing it, which acquires its pages) in "
+		     "turn, over populated memory: a clean errno, the user "
+		     "memory untouched, nothing pinned or left, and the next "
+		     "EXEC works.");
 	igt_subtest("validate-fail-nth")
 		sweep(step_validate_populated, "first use");
 
-	igt_describe("Each allocation of the first use over unpopulated memory failed in turn.");
+	igt_describe("As validate-fail-nth, over never-touched memory, so that "
+		     "the acquisition faults the pages in (page allocations in "
+		     "the fault path fail too).");
 	igt_subtest("validate-unpopulated-fail-nth")
 		sweep(step_validate_unpopulated, "first use, unpopulated");
 
-	igt_describe("Each allocation of a submission with dependencies and a fence out failed in turn.");
+	igt_describe("Fail each allocation of an EXEC with a fence out on an "
+		     "already acquired userptr object that two held jobs read "
+		     "(so that its dependencies need a fence array): -ENOMEM, "
+		     "no job, fence or fd left, the held jobs unaffected, and "
+		     "the object usable.");
 	igt_subtest("submit-fail-nth") {
 		vblit_require_hold(fd);
 		sweep(step_submit, "submission");
 	}
 
-	igt_describe("failslab at random, task-filtered, around create, first use and submission.");
+	igt_describe("failslab armed for this process only (task-filter and "
+		     "make-it-fail, probability 20%) around every create, "
+		     "first use and submission of many objects: each ioctl "
+		     "succeeds or fails cleanly, the objects that exist stay "
+		     "usable, and nothing is left at the end.");
 	igt_subtest("random-failslab")
 		random_failures("failslab");
 
-	igt_describe("fail_page_alloc at random, task-filtered, around create, first use and submission.");
+	igt_describe("As random-failslab, with fail_page_alloc (order 0 "
+		     "included), which also fails the page allocations of "
+		     "faulting user memory in.");
 	igt_subtest("random-fail-page-alloc")
 		random_failures("fail_page_alloc");
 

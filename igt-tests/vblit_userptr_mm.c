@@ -282,12 +282,6 @@ static void *pattern_with_hole(size_t size, uint32_t seed, size_t first,
 /* ---------------------------------------------------------------------- */
 /* madvise                                                                */
 
-/**
- * SUBTEST: madv-dontneed
- * Description: MADV_DONTNEED over a used object: the pins go, the device
- *	then reads zero (not the stale pages), and data flows both ways over
- *	the new pages.
- */
 static void test_madv_dontneed(void)
 {
 	const size_t size = 16 * PAGE;
@@ -313,14 +307,6 @@ static void test_madv_dontneed(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: madv-free
- * Description: MADV_FREE, then a device write to half of the range, then
- *	MADV_PAGEOUT (which discards clean lazily-freed pages): the device's
- *	write is never lost (a device write cancels the free as a CPU write
- *	does); the other half holds the old data or zero, and the device reads
- *	exactly what the CPU reads.
- */
 static void test_madv_free(void)
 {
 	const size_t size = 16 * PAGE, half = size / 2;
@@ -365,16 +351,6 @@ static void test_madv_free(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: madv-pageout
- * Description: MADV_PAGEOUT sends the pages of a used object to zram swap:
- *	/proc/self/pagemap shows them swapped. With backing=pinned reclaim
- *	skips the pinned pages (and calls no notifier) until an invalidation
- *	dropped the pins, then they swap like any other; the device
- *	swaps them back in with their data; a device write before the next
- *	pageout survives the round trip, also over pages the CPU swapped in
- *	by reading.
- */
 static void test_madv_pageout(void)
 {
 	const size_t size = 16 * PAGE;
@@ -436,12 +412,6 @@ static void test_madv_pageout(void)
 /* ---------------------------------------------------------------------- */
 /* Migration, THP                                                         */
 
-/**
- * SUBTEST: move-pages
- * Description: move_pages() moves every page of a used object to the
- *	other NUMA node (queried before and after): the pins go, the device
- *	then uses the new pages with the data kept.
- */
 static void test_move_pages(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -489,13 +459,6 @@ static void test_move_pages(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: thp-collapse
- * Description: MADV_COLLAPSE turns the 512 small pages under a used 2 MiB
- *	object into one huge page (pinned pages cannot be collapsed: with
- *	backing=pinned an invalidation must drop the pins first); the device
- *	then reads and writes through the huge page.
- */
 static void test_thp_collapse(void)
 {
 	uint8_t *ptr = thp_region(false);
@@ -547,14 +510,6 @@ static void thp_populate(uint8_t *ptr, uint32_t seed)
 		      "no huge page for an aligned MADV_HUGEPAGE range (THP disabled?)\n");
 }
 
-/**
- * SUBTEST: thp-split
- * Description: mprotect(PROT_READ) of one page of a used object over a
- *	huge page splits its PMD: the writable object's jobs give -EFAULT
- *	while a READ_ONLY object reads the PTE-mapped pages; back to
- *	read-write, and after MADV_DONTNEED of one small page of it (a partial
- *	unmap of the huge page), the device reads exactly what the CPU does.
- */
 static void test_thp_split(void)
 {
 	uint8_t *ptr = thp_region(true);
@@ -633,14 +588,6 @@ static void ksm_ask(int cmd, int reply, char c, uint64_t *pfns, size_t n)
 	igt_assert_eq(read(reply, pfns, n * sizeof(*pfns)), (ssize_t)(n * sizeof(*pfns)));
 }
 
-/**
- * SUBTEST: ksm-merge
- * Description: A used object's pages and a witness process's identical
- *	pages are merged by ksmd (same PFN, KSM flag): the device reads them
- *	through a READ_ONLY object, then a device write through the writable
- *	object breaks COW: the data lands in the parent's new pages and the
- *	witness process's pages are unchanged (a security test).
- */
 static void test_ksm_merge(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -801,16 +748,6 @@ static void uffd_register_wp(int uffd, void *base, size_t size,
 		     "UFFDIO_REGISTER(WP): %m\n");
 }
 
-/**
- * SUBTEST: uffd-wp-unpopulated
- * Description: a range registered for userfaultfd write-protection and
- *	never write-protected, half of it never touched: acquiring it is
- *	ordinary faulting, with nothing for the monitor to resolve, in every
- *	backing. A READ_ONLY object reads zeros from the untouched half, a
- *	writable one's device write lands everywhere. Regression: a first
- *	version of the unpinned backing's userfaultfd handling refused (-EFAULT)
- *	every page of a registered range that needed a fault.
- */
 static void test_uffd_wp_unpopulated(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -843,17 +780,6 @@ static void test_uffd_wp_unpopulated(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: uffd-wp
- * Description: userfaultfd write-protection of a used object's range: the
- *	device reads through a READ_ONLY object; a device write never
- *	bypasses the protection: either the acquisition waits for the monitor
- *	to resolve a write-protect fault for every page (whose snapshot, taken
- *	then, holds the old data: backing=unpinned, which faults what HMM
- *	found protected through fixup_user_fault(), and backing=pinned on
- *	6.12), or it gives -EFAULT with the memory unchanged (backing=pinned
- *	on 6.1, whose FOLL_LONGTERM fallback faults without retry).
- */
 static void test_uffd_wp(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -925,14 +851,6 @@ static void test_uffd_wp(void)
 /* ---------------------------------------------------------------------- */
 /* memfd, mremap, shared files                                            */
 
-/**
- * SUBTEST: memfd-shrink
- * Description: ftruncate() of a MAP_SHARED memfd under a used object to
- *	half its size: every job on the object gives -EFAULT (its second half
- *	is past EOF), the data before EOF is intact for the CPU, the file and
- *	an object over that half; grown back, the object works again and the
- *	second half reads zero.
- */
 static void test_memfd_shrink(void)
 {
 	const size_t size = 16 * PAGE, half = size / 2;
@@ -980,12 +898,6 @@ static void test_memfd_shrink(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: memfd-punch-hole
- * Description: fallocate(PUNCH_HOLE) of four pages of a MAP_SHARED memfd
- *	under a used object: the device, the CPU and the file read zero
- *	there and the old data elsewhere; device writes reach the file.
- */
 static void test_memfd_punch_hole(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1023,14 +935,6 @@ static void test_memfd_punch_hole(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mremap-move
- * Description: mremap(MAYMOVE|FIXED) moves a used object's memory away:
- *	the object stays bound to the old address, so every job gives -EFAULT
- *	and the moved data is untouched; fresh memory mapped at the old
- *	address is then what the object reads and writes, still without
- *	touching the moved data.
- */
 static void test_mremap_move(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1082,14 +986,6 @@ static void shared_file_peer(const char *path, size_t size, uint32_t seed,
 	close(pfd);
 }
 
-/**
- * SUBTEST: shared-file
- * Description: A MAP_SHARED tmpfs file under an object: device writes reach
- *	the file (pread) and another process's mapping; that process's writes
- *	reach the device. Device writes into pages the CPU only read (clean
- *	pages) survive MADV_PAGEOUT of the mapping: they must not be dropped
- *	as clean.
- */
 static void test_shared_file(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1147,13 +1043,6 @@ static void test_shared_file(void)
 /* ---------------------------------------------------------------------- */
 /* mlock                                                                  */
 
-/**
- * SUBTEST: mlock
- * Description: mlock() of a used object's memory: the device keeps working;
- *	MADV_PAGEOUT and MADV_DONTNEED are refused (-EINVAL) and nothing is
- *	swapped; after munlock() the pages go to swap and the device swaps
- *	them back in with their data.
- */
 static void test_mlock(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1184,13 +1073,6 @@ static void test_mlock(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mlock-onfault
- * Description: mlock2(MLOCK_ONFAULT) of memory nobody touched: the device's
- *	acquisition faults the pages in, and they are then locked (resident,
- *	not reclaimable); after munlock() they swap out and back with the
- *	device's data.
- */
 static void test_mlock_onfault(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -1351,14 +1233,6 @@ static void numab_child(void)
 	munmap(ptr, size);
 }
 
-/**
- * SUBTEST: numa-balancing
- * Description: Automatic NUMA balancing left on (with short scan periods),
- *	a process whose object's memory is on node 0 running on node 1: the
- *	scanner's hinting faults (and the migrations they start) invalidate
- *	the object within a few seconds, and every device read and write
- *	meanwhile sees exactly the CPU's data.
- */
 static void test_numa_balancing(void)
 {
 	igt_require_f(vblit_numa_nodes() >= 2,
@@ -1765,15 +1639,6 @@ static void require_nonblock_hook(void)
 		      "no usable debugfs vblit/" VBLIT_NONBLOCK_HOOK " (%d)\n", err);
 }
 
-/**
- * SUBTEST: nonblock-idle
- * Description: A non-blockable invalidation (the OOM reaper's kind,
- *	delivered by the debugfs hook) of an idle object completes: the pins
- *	go, the next job re-acquires the pages and the data is right both
- *	ways. Addresses no object of the writer's mm covers give -ENOENT,
- *	also for another process's objects; overlapping objects are all
- *	invalidated.
- */
 static void test_nonblock_idle(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1817,13 +1682,6 @@ static void test_nonblock_idle(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: nonblock-busy
- * Description: A non-blockable invalidation of an object with a held job
- *	in flight is refused (-EBUSY, counted): the pages stay valid for the
- *	job, whose data lands where the CPU reads it once released; then the
- *	same invalidation completes and the next job re-acquires.
- */
 static void test_nonblock_busy(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1914,112 +1772,190 @@ igt_main
 		numab_quiet();
 	}
 
-	igt_describe("MADV_DONTNEED: pins dropped, the device reads zero, then new data.");
+	igt_describe("MADV_DONTNEED over a used object: the pins go, the "
+		     "device then reads zero (not the stale pages), and data "
+		     "flows both ways over the new pages.");
 	igt_subtest("madv-dontneed")
 		test_madv_dontneed();
 
-	igt_describe("MADV_FREE then MADV_PAGEOUT: device writes are never discarded.");
+	igt_describe("MADV_FREE, then a device write to half of the range, "
+		     "then MADV_PAGEOUT (which discards clean lazily-freed "
+		     "pages): the device's write is never lost (a device write "
+		     "cancels the free as a CPU write does); the other half "
+		     "holds the old data or zero, and the device reads exactly "
+		     "what the CPU reads.");
 	igt_subtest("madv-free")
 		test_madv_free();
 
-	igt_describe("MADV_PAGEOUT through zram: pages swap out and back with their data.");
+	igt_describe("MADV_PAGEOUT sends the pages of a used object to zram "
+		     "swap: /proc/self/pagemap shows them swapped. With "
+		     "backing=pinned reclaim skips the pinned pages (and calls "
+		     "no notifier) until an invalidation dropped the pins, "
+		     "then they swap like any other; the device swaps them "
+		     "back in with their data; a device write before the next "
+		     "pageout survives the round trip, also over pages the CPU "
+		     "swapped in by reading.");
 	igt_subtest("madv-pageout")
 		test_madv_pageout();
 
-	igt_describe("move_pages to the other node: pages move, data is kept.");
+	igt_describe("move_pages() moves every page of a used object to the "
+		     "other NUMA node (queried before and after): the pins go, "
+		     "the device then uses the new pages with the data kept.");
 	igt_subtest("move-pages")
 		test_move_pages();
 
-	igt_describe("MADV_COLLAPSE into a huge page under a used object.");
+	igt_describe("MADV_COLLAPSE turns the 512 small pages under a used 2 "
+		     "MiB object into one huge page (pinned pages cannot be "
+		     "collapsed: with backing=pinned an invalidation must drop "
+		     "the pins first); the device then reads and writes "
+		     "through the huge page.");
 	igt_subtest("thp-collapse")
 		test_thp_collapse();
 
-	igt_describe("A huge page split by mprotect and a partial unmap.");
+	igt_describe("mprotect(PROT_READ) of one page of a used object over a "
+		     "huge page splits its PMD: the writable object's jobs "
+		     "give -EFAULT while a READ_ONLY object reads the "
+		     "PTE-mapped pages; back to read-write, and after "
+		     "MADV_DONTNEED of one small page of it (a partial unmap "
+		     "of the huge page), the device reads exactly what the CPU "
+		     "does.");
 	igt_subtest("thp-split")
 		test_thp_split();
 
-	igt_describe("KSM-merged pages: a device write breaks COW, the other process is unchanged.");
+	igt_describe("A used object's pages and a witness process's identical "
+		     "pages are merged by ksmd (same PFN, KSM flag): the "
+		     "device reads them through a READ_ONLY object, then a "
+		     "device write through the writable object breaks COW: the "
+		     "data lands in the parent's new pages and the witness "
+		     "process's pages are unchanged (a security test).");
 	igt_subtest("ksm-merge")
 		test_ksm_merge();
 
-	igt_describe("userfaultfd write-protection is never bypassed by the device.");
+	igt_describe("userfaultfd write-protection of a used object's range: "
+		     "the device reads through a READ_ONLY object; a device "
+		     "write never bypasses the protection: either the "
+		     "acquisition waits for the monitor to resolve a "
+		     "write-protect fault for every page (whose snapshot, "
+		     "taken then, holds the old data: backing=unpinned, which "
+		     "faults what HMM found protected through "
+		     "fixup_user_fault(), and backing=pinned on 6.12), or it "
+		     "gives -EFAULT with the memory unchanged (backing=pinned "
+		     "on 6.1, whose FOLL_LONGTERM fallback faults without "
+		     "retry).");
 	igt_subtest("uffd-wp")
 		test_uffd_wp();
 
-	igt_describe("A userfaultfd-registered range that needs ordinary faults works in every backing.");
+	igt_describe("A range registered for userfaultfd write-protection and "
+		     "never write-protected, half of it never touched: "
+		     "acquiring it is ordinary faulting, with nothing for the "
+		     "monitor to resolve, in every backing. A READ_ONLY object "
+		     "reads zeros from the untouched half, a writable one's "
+		     "device write lands everywhere. Regression: a first "
+		     "version of the unpinned backing's userfaultfd handling "
+		     "refused (-EFAULT) every page of a registered range that "
+		     "needed a fault.");
 	igt_subtest("uffd-wp-unpopulated")
 		test_uffd_wp_unpopulated();
 
-	igt_describe("memfd truncated under an object: -EFAULT past EOF, data before it intact.");
+	igt_describe("ftruncate() of a MAP_SHARED memfd under a used object to "
+		     "half its size: every job on the object gives -EFAULT "
+		     "(its second half is past EOF), the data before EOF is "
+		     "intact for the CPU, the file and an object over that "
+		     "half; grown back, the object works again and the second "
+		     "half reads zero.");
 	igt_subtest("memfd-shrink")
 		test_memfd_shrink();
 
-	igt_describe("memfd hole punched under an object: zeros there, for everyone.");
+	igt_describe("fallocate(PUNCH_HOLE) of four pages of a MAP_SHARED "
+		     "memfd under a used object: the device, the CPU and the "
+		     "file read zero there and the old data elsewhere; device "
+		     "writes reach the file.");
 	igt_subtest("memfd-punch-hole")
 		test_memfd_punch_hole();
 
-	igt_describe("mremap away: the object stays at the old address, the moved data is untouched.");
+	igt_describe("mremap(MAYMOVE|FIXED) moves a used object's memory away: "
+		     "the object stays bound to the old address, so every job "
+		     "gives -EFAULT and the moved data is untouched; fresh "
+		     "memory mapped at the old address is then what the object "
+		     "reads and writes, still without touching the moved data.");
 	igt_subtest("mremap-move")
 		test_mremap_move();
 
-	igt_describe("A shared tmpfs file: device writes reach the file and survive reclaim.");
+	igt_describe("A MAP_SHARED tmpfs file under an object: device writes "
+		     "reach the file (pread) and another process's mapping; "
+		     "that process's writes reach the device. Device writes "
+		     "into pages the CPU only read (clean pages) survive "
+		     "MADV_PAGEOUT of the mapping: they must not be dropped as "
+		     "clean.");
 	igt_subtest("shared-file")
 		test_shared_file();
 
-	igt_describe("mlock: locked memory is used and not reclaimed; munlock lets it swap.");
+	igt_describe("mlock() of a used object's memory: the device keeps "
+		     "working; MADV_PAGEOUT and MADV_DONTNEED are refused "
+		     "(-EINVAL) and nothing is swapped; after munlock() the "
+		     "pages go to swap and the device swaps them back in with "
+		     "their data.");
 	igt_subtest("mlock")
 		test_mlock();
 
-	igt_describe("mlock2(MLOCK_ONFAULT): pages the device faults in are locked.");
+	igt_describe("mlock2(MLOCK_ONFAULT) of memory nobody touched: the "
+		     "device's acquisition faults the pages in, and they are "
+		     "then locked (resident, not reclaimable); after munlock() "
+		     "they swap out and back with the device's data.");
 	igt_subtest("mlock-onfault")
 		test_mlock_onfault();
 
-	igt_describe("Automatic NUMA balancing invalidates the object; data stays right.");
+	igt_describe("Automatic NUMA balancing left on (with short scan "
+		     "periods), a process whose object's memory is on node 0 "
+		     "running on node 1: the scanner's hinting faults (and the "
+		     "migrations they start) invalidate the object within a "
+		     "few seconds, and every device read and write meanwhile "
+		     "sees exactly the CPU's data.");
 	igt_subtest("numa-balancing")
 		test_numa_balancing();
 
-	/**
-	 * SUBTEST: oom-idle
-	 * Description: A process in a memory cgroup holding idle, used
-	 *	objects is picked by the group's OOM killer (dying already, so
-	 *	silently) and the OOM reaper invalidates its objects without
-	 *	blocking: exactly one completed non-blockable invalidation per
-	 *	object, none refused, the pins go at once; the process is
-	 *	reaped and every object and pin is released.
-	 */
-	igt_describe("The OOM reaper completes non-blockable invalidations of idle objects.");
+	igt_describe("A process in a memory cgroup holding idle, used objects "
+		     "is picked by the group's OOM killer (dying already, so "
+		     "silently) and the OOM reaper invalidates its objects "
+		     "without blocking: exactly one completed non-blockable "
+		     "invalidation per object, none refused, the pins go at "
+		     "once; the process is reaped and every object and pin is "
+		     "released.");
 	igt_subtest("oom-idle")
 		test_oom(false);
 
-	/**
-	 * SUBTEST: oom-busy
-	 * Description: As oom-idle with one object busy (a held job): the
-	 *	reaper refuses it (counted) and reaps the rest; once the job is
-	 *	released its next attempt completes; nothing hangs and every
-	 *	object and pin is released.
-	 */
-	igt_describe("The OOM reaper is refused by a busy object, then completes.");
+	igt_describe("As oom-idle with one object busy (a held job): the "
+		     "reaper refuses it (counted) and reaps the rest; once the "
+		     "job is released its next attempt completes; nothing "
+		     "hangs and every object and pin is released.");
 	igt_subtest("oom-busy")
 		test_oom(true);
 
-	igt_describe("Non-blockable invalidation of an idle object completes.");
+	igt_describe("A non-blockable invalidation (the OOM reaper's kind, "
+		     "delivered by the debugfs hook) of an idle object "
+		     "completes: the pins go, the next job re-acquires the "
+		     "pages and the data is right both ways. Addresses no "
+		     "object of the writer's mm covers give -ENOENT, also for "
+		     "another process's objects; overlapping objects are all "
+		     "invalidated.");
 	igt_subtest("nonblock-idle")
 		test_nonblock_idle();
 
-	igt_describe("Non-blockable invalidation of a busy object is refused, then completes.");
+	igt_describe("A non-blockable invalidation of an object with a held "
+		     "job in flight is refused (-EBUSY, counted): the pages "
+		     "stay valid for the job, whose data lands where the CPU "
+		     "reads it once released; then the same invalidation "
+		     "completes and the next job re-acquires.");
 	igt_subtest("nonblock-busy")
 		test_nonblock_busy();
 
-	/**
-	 * SUBTEST: write-not-dirtied
-	 * Description: Regression test for device writes lost on reclaim:
-	 *	pages the device wrote must be dirty before reclaim looks at
-	 *	them, or it discards them as clean: lazily-freed (MADV_FREE)
-	 *	anonymous pages, and shmem pages the CPU only read. Found with
-	 *	backing=unpinned, which acquired the pages through
-	 *	hmm_range_fault() and never marked them dirty.
-	 */
-	igt_describe("Device writes are never discarded by reclaim as clean pages.");
+	igt_describe("Regression test for device writes lost on reclaim: pages "
+		     "the device wrote must be dirty before reclaim looks at "
+		     "them, or it discards them as clean: lazily-freed "
+		     "(MADV_FREE) anonymous pages, and shmem pages the CPU "
+		     "only read. Found with backing=unpinned, which acquired "
+		     "the pages through hmm_range_fault() and never marked "
+		     "them dirty.");
 	igt_subtest_with_dynamic("write-not-dirtied") {
 		igt_dynamic("lazyfree-anon")
 			write_not_dirtied_lazyfree();
