@@ -276,6 +276,16 @@ static int vf_gem_close_mapped(int fd, unsigned long request,
 	return vf.next_ioctl(fd, request, arg);
 }
 
+/* Mesa's ioctl goes on to the shim, unless validating its objects gave @err. */
+static int vf_pass_on(int fd, unsigned long request, void *arg, int err)
+{
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	return vf.next_ioctl(fd, request, arg);
+}
+
 static int vf_set_domain(int fd, unsigned long request,
 			 struct drm_i915_gem_set_domain *arg)
 {
@@ -293,11 +303,7 @@ static int vf_set_domain(int fd, unsigned long request,
 			vf.stats.last_errno = -err;
 	}
 	pthread_mutex_unlock(&vf.lock);
-	if (err) {
-		errno = -err;
-		return -1;
-	}
-	return vf.next_ioctl(fd, request, arg);
+	return vf_pass_on(fd, request, arg, err);
 }
 
 static int vf_execbuf(int fd, unsigned long request,
@@ -324,11 +330,7 @@ static int vf_execbuf(int fd, unsigned long request,
 		vf.stats.last_errno = -err;
 	}
 	pthread_mutex_unlock(&vf.lock);
-	if (err) {
-		errno = -err;
-		return -1;
-	}
-	return vf.next_ioctl(fd, request, arg);
+	return vf_pass_on(fd, request, arg, err);
 }
 
 /* What HAS_USERPTR_PROBE answers. Caller holds vf.lock. */
