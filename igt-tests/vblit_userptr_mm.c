@@ -46,9 +46,6 @@ IGT_TEST_DESCRIPTION("Userptr objects of the vblit virtual render driver under e
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
 #endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT	1
-#endif
 
 static int fd = -1;
 static uint32_t backing;

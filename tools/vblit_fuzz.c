@@ -64,9 +64,6 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 1
-#endif
 
 #define PAGE		4096ul
 #define THP		(2ul << 20)
