@@ -11,6 +11,7 @@
  *	held jobs, fences and module lifetime.
  */
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -40,11 +41,6 @@ static void check_objects(int64_t before, int64_t delta)
 	igt_assert_eq_s64(objects(), before + delta);
 }
 
-/**
- * SUBTEST: open-close
- * Description: Open the render node, check the driver name, close it, and
- *	open it again.
- */
 static void test_open_close(void)
 {
 	int fd2;
@@ -57,11 +53,6 @@ static void test_open_close(void)
 	}
 }
 
-/**
- * SUBTEST: drm-open-driver
- * Description: drm_open_driver_render(DRIVER_ANY) with
- *	IGT_FORCE_DRIVER=vblit opens vblit: the way upstream IGT would.
- */
 static void test_drm_open_driver(void)
 {
 	drmVersionPtr version;
@@ -77,11 +68,6 @@ static void test_drm_open_driver(void)
 	close(fd2);
 }
 
-/**
- * SUBTEST: second-client
- * Description: Two files on the device: handles are per file, each file's
- *	objects and jobs are its own, and closing one leaves the other working.
- */
 static void test_second_client(void)
 {
 	int64_t before = objects();
@@ -122,10 +108,6 @@ static void test_second_client(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: getparam
- * Description: Every parameter reads and has a sane value.
- */
 static void test_getparam(void)
 {
 	uint64_t v;
@@ -161,10 +143,6 @@ static void test_getparam(void)
 		 vblit_getparam(fd, VBLIT_PARAM_MAX_HOLD_MS));
 }
 
-/**
- * SUBTEST: getparam-unknown
- * Description: An unknown parameter gives -EINVAL.
- */
 static void test_getparam_unknown(void)
 {
 	static const uint32_t params[] = {
@@ -178,10 +156,6 @@ static void test_getparam_unknown(void)
 	}
 }
 
-/**
- * SUBTEST: getparam-pad
- * Description: A non-zero pad gives -EINVAL, even for a valid parameter.
- */
 static void test_getparam_pad(void)
 {
 	struct drm_vblit_getparam gp = {
@@ -194,11 +168,6 @@ static void test_getparam_pad(void)
 	igt_assert_eq(__vblit_ioctl(fd, DRM_IOCTL_VBLIT_GETPARAM, &gp), -EINVAL);
 }
 
-/**
- * SUBTEST: create
- * Description: Objects of several sizes are created with distinct handles,
- *	counted, and freed on close.
- */
 static void test_create(void)
 {
 	static const uint64_t sizes[] = { PAGE, 2 * PAGE, 16 * PAGE, 1 << 20 };
@@ -218,10 +187,6 @@ static void test_create(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-zero
- * Description: A zero size gives -EINVAL.
- */
 static void test_create_zero(void)
 {
 	uint32_t handle = 0;
@@ -230,11 +195,6 @@ static void test_create_zero(void)
 	igt_assert_eq_u32(handle, 0);
 }
 
-/**
- * SUBTEST: create-unaligned
- * Description: An unaligned size is rounded up to whole pages: the last
- *	page is mappable and usable, the byte after it is not.
- */
 static void test_create_unaligned(void)
 {
 	static const uint64_t sizes[] = { 1, PAGE - 1, PAGE + 1, 3 * PAGE + 7 };
@@ -257,11 +217,6 @@ static void test_create_unaligned(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-huge
- * Description: A size above VBLIT_PARAM_MAX_GEM_SIZE gives -E2BIG, with no
- *	overflow when rounding sizes near 2^64 up.
- */
 static void test_create_huge(void)
 {
 	uint64_t max = vblit_getparam(fd, VBLIT_PARAM_MAX_GEM_SIZE);
@@ -279,10 +234,6 @@ static void test_create_huge(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-invalid-flags
- * Description: Each non-zero flag bit gives -EINVAL.
- */
 static void test_create_invalid_flags(void)
 {
 	for (int bit = 0; bit < 32; bit++) {
@@ -297,10 +248,6 @@ static void test_create_invalid_flags(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: create-invalid-pad
- * Description: A non-zero pad gives -EINVAL.
- */
 static void test_create_invalid_pad(void)
 {
 	struct drm_vblit_gem_create arg = { .size = PAGE, .pad = 1 };
@@ -313,12 +260,6 @@ static void test_create_invalid_pad(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mmap
- * Description: CPU writes through one mapping of an object read back
- *	through a second one and through a new mapping after unmapping; a
- *	mapping larger than the object is refused.
- */
 static void test_mmap(void)
 {
 	const size_t size = 8 * PAGE;
@@ -351,10 +292,6 @@ static void test_mmap(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mmap-offset-bad-handle
- * Description: MMAP_OFFSET of an unknown or closed handle gives -ENOENT.
- */
 static void test_mmap_offset_bad_handle(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -367,10 +304,6 @@ static void test_mmap_offset_bad_handle(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mmap-offset-invalid
- * Description: Non-zero flags or pad of MMAP_OFFSET give -EINVAL.
- */
 static void test_mmap_offset_invalid(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -386,11 +319,6 @@ static void test_mmap_offset_invalid(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: close-bad-handle
- * Description: GEM_CLOSE of an unknown handle, or of one already closed,
- *	gives -EINVAL (the DRM core's answer).
- */
 static void test_close_bad_handle(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -401,11 +329,6 @@ static void test_close_bad_handle(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: exec-fill-shmem
- * Description: FILL writes its 32-bit pattern exactly over the requested
- *	range: whole object, one page each, and an unaligned range.
- */
 static void test_exec_fill_shmem(void)
 {
 	const size_t size = 16 * PAGE;
@@ -438,11 +361,6 @@ static void test_exec_fill_shmem(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: exec-copy-shmem
- * Description: COPY between two objects, within one object (disjoint
- *	ranges), and at unaligned offsets crossing pages.
- */
 static void test_exec_copy_shmem(void)
 {
 	const size_t size = 8 * PAGE;
@@ -479,11 +397,6 @@ static void test_exec_copy_shmem(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: exec-checksum
- * Description: CHECKSUM stores the FNV-1a 64 hash of the source range,
- *	little endian, at the destination offset; unaligned ranges too.
- */
 static void test_exec_checksum(void)
 {
 	const size_t size = 4 * PAGE;
@@ -523,13 +436,6 @@ static void test_exec_checksum(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: exec-checksum-overlap
- * Description: CHECKSUM whose 8-byte result overlaps its source (at the
- *	start, inside, at the end, across a page boundary) is accepted; the
- *	result is the hash of the source before the job, and no other byte
- *	of the object changes.
- */
 static void test_exec_checksum_overlap(void)
 {
 	static const struct { uint64_t src, len, dst; } cases[] = {
@@ -725,12 +631,6 @@ static void exec_case_prepare(enum exec_case c, struct drm_vblit_exec *e,
 	}
 }
 
-/**
- * SUBTEST: exec-invalid
- * Description: One dynamic subtest per invalid EXEC member, each with
- *	otherwise valid data: the exact errno, and no job runs (the
- *	destination stays zero).
- */
 static void test_exec_invalid(void)
 {
 	uint32_t dst = vblit_gem_create(fd, EXEC_OBJ_SIZE);
@@ -766,12 +666,6 @@ static void test_exec_invalid(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: wait
- * Description: GEM_WAIT on an idle object returns 0 at once; on an object
- *	with a held job it gives -ETIME (polling and with a timeout) until the
- *	job is released; then it returns 0 and the job's data is there.
- */
 static void test_wait(void)
 {
 	struct timespec start;
@@ -806,11 +700,6 @@ static void test_wait(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: wait-invalid
- * Description: GEM_WAIT with an unknown handle gives -ENOENT, with
- *	non-zero flags or pad -EINVAL.
- */
 static void test_wait_invalid(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -827,11 +716,6 @@ static void test_wait_invalid(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: hold-timeout
- * Description: A held job runs by itself once hold_ms has passed; it can
- *	then no longer be released (-ENOENT).
- */
 static void test_hold_timeout(void)
 {
 	struct timespec start;
@@ -860,12 +744,6 @@ static void test_hold_timeout(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: wait-negative-timeout
- * Description: GEM_WAIT with a negative timeout returns 0 at once on an
- *	idle object; on an object with a held job it waits without limit,
- *	until the hold has ended and the job has run.
- */
 static void test_wait_negative_timeout(void)
 {
 	static const int64_t timeouts[] = { -1, -1000000000ll, INT64_MIN };
@@ -922,14 +800,6 @@ static void sleep_until(const struct timespec *start, double ms)
 		usleep(left * 1000);
 }
 
-/**
- * SUBTEST: hold-timeout-busy
- * Description: Jobs held for 20 ms behind seconds of queued 64 MiB
- *	CHECKSUM jobs stop being held on time, while the engine is still
- *	busy: JOB_RELEASE gives -ENOENT at the latest 400 ms after the hold.
- *	Their fences signal only after the jobs queued before them, and
- *	before a job queued after them.
- */
 static void test_hold_timeout_busy(void)
 {
 	uint32_t busy[BUSY_JOBS_MAX], held[BUSY_PROBES], calib, src, late;
@@ -1033,12 +903,6 @@ static void test_hold_timeout_busy(void)
 		      "the engine went idle before the last probe: the holds never met a busy engine\n");
 }
 
-/**
- * SUBTEST: job-release-invalid
- * Description: JOB_RELEASE of a job that is not held by this file gives
- *	-ENOENT (never submitted, released twice, finished, another file's);
- *	a non-zero pad gives -EINVAL and leaves the job held.
- */
 static void test_job_release_invalid(void)
 {
 	struct drm_vblit_job_release arg = {};
@@ -1107,12 +971,6 @@ static bool fence_signaled(int fence, int timeout_ms)
 	return ret == 1 && (pfd.revents & POLLIN);
 }
 
-/**
- * SUBTEST: fence-out
- * Description: FENCE_OUT returns a sync_file that polls readable once the
- *	job is done, and not while it is held; the job's data is visible once
- *	it signals. Without the flag fence_fd is -1.
- */
 static void test_fence_out(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -1155,12 +1013,6 @@ static void test_fence_out(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: fence-out-no-fd
- * Description: FENCE_OUT with no free descriptor (RLIMIT_NOFILE lowered to
- *	the lowest free one) gives -EMFILE and queues nothing: the object
- *	stays idle and unwritten. The same EXEC succeeds once one is free.
- */
 static void test_fence_out_no_fd(void)
 {
 	uint32_t handle = vblit_gem_create(fd, PAGE);
@@ -1202,14 +1054,8 @@ static void test_fence_out_no_fd(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: close-busy
- * Description: Closing a file with a held job does not wait for hold_ms:
- *	the job is released and every object freed.
- */
 static void test_close_busy(void)
 {
-	struct timespec start;
 	uint32_t a, b;
 	uint32_t hold_ms;
 	int fd2;
@@ -1222,44 +1068,25 @@ static void test_close_busy(void)
 	b = vblit_gem_create(fd2, 4 * PAGE);
 	vblit_copy_held(fd2, b, 0, a, 0, 4 * PAGE, hold_ms);
 	vblit_fill_held(fd2, a, 0, PAGE, 1, hold_ms);
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	close(fd2);
-	vblit_assert_no_leaks();
-	igt_info("objects freed %.1f ms after close (hold_ms %u)\n",
-		 vblit_elapsed_ms(&start), hold_ms);
-	if (hold_ms > 6000)
-		igt_assert_f(vblit_elapsed_ms(&start) < hold_ms,
-			     "close waited for the hold to time out\n");
+	vblit_close_held(fd2, hold_ms);
 }
 
-/**
- * SUBTEST: unload
- * Description: An open file and a mapping (even after the file is closed)
- *	keep vblit.ko loaded; once both are gone it unloads, and reloads with
- *	the runner's options.
- */
 static void test_unload(void)
 {
 	const size_t size = 4 * PAGE;
-	struct timespec start;
 	uint32_t handle, *map;
-	int fd2, err;
+	int fd2;
 
-	igt_require_f(vblit_module_loaded(),
-		      "vblit is not a loaded module (built in?)\n");
-	vblit_module_restore_on_exit();
+	vblit_module_require();
 
 	fd2 = vblit_open();
 	handle = vblit_gem_create(fd2, size);
-	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
-		     "vblit unloaded under an open file\n");
+	vblit_module_assert_held("an open file");
 
 	map = vblit_gem_mmap(fd2, handle, size, PROT_READ | PROT_WRITE);
 	vblit_gem_close(fd2, handle);
 	close(fd2);
-	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
-		     "vblit unloaded under a mapping\n");
+	vblit_module_assert_held("a mapping");
 
 	/* The object lives on in the mapping. */
 	vblit_pattern_write(map, size, 5);
@@ -1267,39 +1094,33 @@ static void test_unload(void)
 	munmap(map, size);
 	vblit_assert_no_leaks();
 
-	/* The last fput can be deferred: allow it a moment. */
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((err = vblit_module_unload()) && vblit_elapsed_ms(&start) < 5000)
-		usleep(20 * 1000);
-	igt_assert_f(err == 0, "vblit does not unload when unused: %d\n", err);
-	igt_assert(!vblit_module_loaded());
-
-	vblit_module_load();
-	fd2 = vblit_open();
-	igt_assert_eq(vblit_getparam(fd2, VBLIT_PARAM_API_VERSION), 1);
-	close(fd2);
+	vblit_module_unload_unused();
+	vblit_module_reload();
 }
 
 igt_main
 {
-	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-	}
+	igt_fixture
+		fd = vblit_suite_open(0, NULL);
 
-	igt_describe("Open the render node, check the driver name, close, reopen.");
+	igt_describe("Open the render node, check the driver name, close it, "
+		     "and open it again.");
 	igt_subtest("open-close")
 		test_open_close();
 
-	igt_describe("drm_open_driver_render(DRIVER_ANY) opens vblit.");
+	igt_describe("drm_open_driver_render(DRIVER_ANY) with "
+		     "IGT_FORCE_DRIVER=vblit opens vblit: the way upstream IGT "
+		     "would.");
 	igt_subtest("drm-open-driver")
 		test_drm_open_driver();
 
-	igt_describe("Two files: per-file handles, independent objects.");
+	igt_describe("Two files on the device: handles are per file, each "
+		     "file's objects and jobs are its own, and closing one "
+		     "leaves the other working.");
 	igt_subtest("second-client")
 		test_second_client();
 
-	igt_describe("Every parameter reads with a sane value.");
+	igt_describe("Every parameter reads and has a sane value.");
 	igt_subtest("getparam")
 		test_getparam();
 
@@ -1307,59 +1128,72 @@ igt_main
 	igt_subtest("getparam-unknown")
 		test_getparam_unknown();
 
-	igt_describe("GETPARAM with a non-zero pad gives -EINVAL.");
+	igt_describe("A non-zero pad gives -EINVAL, even for a valid "
+		     "parameter.");
 	igt_subtest("getparam-pad")
 		test_getparam_pad();
 
-	igt_describe("Create objects of several sizes; they are counted and freed.");
+	igt_describe("Objects of several sizes are created with distinct "
+		     "handles, counted, and freed on close.");
 	igt_subtest("create")
 		test_create();
 
-	igt_describe("GEM_CREATE of size 0 gives -EINVAL.");
+	igt_describe("A zero size gives -EINVAL.");
 	igt_subtest("create-zero")
 		test_create_zero();
 
-	igt_describe("An unaligned size rounds up to whole pages.");
+	igt_describe("An unaligned size is rounded up to whole pages: the last "
+		     "page is mappable and usable, the byte after it is not.");
 	igt_subtest("create-unaligned")
 		test_create_unaligned();
 
-	igt_describe("A size above MAX_GEM_SIZE gives -E2BIG.");
+	igt_describe("A size above VBLIT_PARAM_MAX_GEM_SIZE gives -E2BIG, with "
+		     "no overflow when rounding sizes near 2^64 up.");
 	igt_subtest("create-huge")
 		test_create_huge();
 
-	igt_describe("GEM_CREATE with any flag gives -EINVAL.");
+	igt_describe("Each non-zero flag bit gives -EINVAL.");
 	igt_subtest("create-invalid-flags")
 		test_create_invalid_flags();
 
-	igt_describe("GEM_CREATE with a non-zero pad gives -EINVAL.");
+	igt_describe("A non-zero pad gives -EINVAL.");
 	igt_subtest("create-invalid-pad")
 		test_create_invalid_pad();
 
-	igt_describe("CPU writes through a mapping of the fd read back.");
+	igt_describe("CPU writes through one mapping of an object read back "
+		     "through a second one and through a new mapping after "
+		     "unmapping; a mapping larger than the object is refused.");
 	igt_subtest("mmap")
 		test_mmap();
 
-	igt_describe("MMAP_OFFSET of an unknown handle gives -ENOENT.");
+	igt_describe("MMAP_OFFSET of an unknown or closed handle gives "
+		     "-ENOENT.");
 	igt_subtest("mmap-offset-bad-handle")
 		test_mmap_offset_bad_handle();
 
-	igt_describe("MMAP_OFFSET with non-zero flags or pad gives -EINVAL.");
+	igt_describe("Non-zero flags or pad of MMAP_OFFSET give -EINVAL.");
 	igt_subtest("mmap-offset-invalid")
 		test_mmap_offset_invalid();
 
-	igt_describe("GEM_CLOSE of an unknown handle gives -EINVAL.");
+	igt_describe("GEM_CLOSE of an unknown handle, or of one already "
+		     "closed, gives -EINVAL (the DRM core's answer).");
 	igt_subtest("close-bad-handle")
 		test_close_bad_handle();
 
-	igt_describe("FILL a shmem object and check it through mmap.");
+	igt_describe("FILL writes its 32-bit pattern exactly over the "
+		     "requested range: whole object, one page each, and an "
+		     "unaligned range.");
 	igt_subtest("exec-fill-shmem")
 		test_exec_fill_shmem();
 
-	igt_describe("COPY between and within shmem objects.");
+	igt_describe("COPY between two objects, within one object (disjoint "
+		     "ranges), and at unaligned offsets crossing pages.");
 	igt_subtest("exec-copy-shmem")
 		test_exec_copy_shmem();
 
-	igt_describe("CHECKSUM stores the FNV-1a 64 hash of the range.");
+	igt_describe("CHECKSUM stores the FNV-1a 64 hash of the source range, "
+		     "little endian, at the destination offset; unaligned "
+		     "ranges too.");
 	igt_subtest("exec-checksum")
 		test_exec_checksum();
 
@@ -1367,19 +1201,26 @@ igt_main
 	igt_subtest("exec-checksum-overlap")
 		test_exec_checksum_overlap();
 
-	igt_describe("Each invalid EXEC member gives its exact errno; no job runs.");
+	igt_describe("One dynamic subtest per invalid EXEC member, each with "
+		     "otherwise valid data: the exact errno, and no job runs "
+		     "(the destination stays zero).");
 	igt_subtest_with_dynamic("exec-invalid")
 		test_exec_invalid();
 
-	igt_describe("GEM_WAIT on idle and on held jobs.");
+	igt_describe("GEM_WAIT on an idle object returns 0 at once; on an "
+		     "object with a held job it gives -ETIME (polling and with "
+		     "a timeout) until the job is released; then it returns 0 "
+		     "and the job's data is there.");
 	igt_subtest("wait")
 		test_wait();
 
-	igt_describe("GEM_WAIT with bad handle, flags or pad.");
+	igt_describe("GEM_WAIT with an unknown handle gives -ENOENT, with "
+		     "non-zero flags or pad -EINVAL.");
 	igt_subtest("wait-invalid")
 		test_wait_invalid();
 
-	igt_describe("A held job runs by itself after hold_ms.");
+	igt_describe("A held job runs by itself once hold_ms has passed; it "
+		     "can then no longer be released (-ENOENT).");
 	igt_subtest("hold-timeout")
 		test_hold_timeout();
 
@@ -1391,11 +1232,17 @@ igt_main
 	igt_subtest("hold-timeout-busy")
 		test_hold_timeout_busy();
 
-	igt_describe("JOB_RELEASE of a job not held by this file gives -ENOENT.");
+	igt_describe("JOB_RELEASE of a job that is not held by this file gives "
+		     "-ENOENT (never submitted, released twice, finished, "
+		     "another file's); a non-zero pad gives -EINVAL and leaves "
+		     "the job held.");
 	igt_subtest_with_dynamic("job-release-invalid")
 		test_job_release_invalid();
 
-	igt_describe("FENCE_OUT returns a sync_file that signals when the job is done.");
+	igt_describe("FENCE_OUT returns a sync_file that polls readable once "
+		     "the job is done, and not while it is held; the job's "
+		     "data is visible once it signals. Without the flag "
+		     "fence_fd is -1.");
 	igt_subtest("fence-out")
 		test_fence_out();
 
@@ -1403,14 +1250,17 @@ igt_main
 	igt_subtest("fence-out-no-fd")
 		test_fence_out_no_fd();
 
-	igt_describe("Closing a file with held jobs frees everything promptly.");
+	igt_describe("Closing a file with a held job does not wait for "
+		     "hold_ms: the job is released and every object freed.");
 	igt_subtest("close-busy")
 		test_close_busy();
 
 	igt_fixture
 		close(fd);
 
-	igt_describe("Open files and mappings keep vblit.ko loaded; then it unloads.");
+	igt_describe("An open file and a mapping (even after the file is "
+		     "closed) keep vblit.ko loaded; once both are gone it "
+		     "unloads, and reloads with the runner's options.");
 	igt_subtest("unload")
 		test_unload();
 }

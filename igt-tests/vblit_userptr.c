@@ -14,6 +14,7 @@
  *	both backings (backing=pinned and backing=unpinned).
  */
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -32,122 +33,15 @@ static uint32_t backing;
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
 
-/* A shmem object with its CPU mapping: what the device reads or writes. */
-struct bo {
-	uint32_t handle;
-	size_t size;
-	void *map;
-};
-
-static struct bo bo_create(size_t size)
-{
-	struct bo bo = { .size = size };
-
-	bo.handle = vblit_gem_create(fd, size);
-	bo.map = vblit_gem_mmap(fd, bo.handle, size, PROT_READ | PROT_WRITE);
-	return bo;
-}
-
-static void bo_destroy(struct bo *bo)
-{
-	munmap(bo->map, bo->size);
-	vblit_gem_close(fd, bo->handle);
-}
-
-/* The device copies @handle out to a fresh object; check that copy. */
-static void device_check_pattern(uint32_t handle, size_t size, uint32_t seed,
-				 const char *what)
-{
-	struct bo bo = bo_create(size);
-
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
-	vblit_pattern_check(bo.map, size, seed, what);
-	bo_destroy(&bo);
-}
-
-static void device_check_value(uint32_t handle, size_t size, uint32_t value,
-			       const char *what)
-{
-	struct bo bo = bo_create(size);
-
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
-	vblit_value_check(bo.map, size, value, what);
-	bo_destroy(&bo);
-}
-
-/* The device writes pattern @seed into @handle (a COPY from shmem). */
-static void device_write_pattern(uint32_t handle, size_t size, uint32_t seed)
-{
-	struct bo bo = bo_create(size);
-
-	vblit_pattern_write(bo.map, size, seed);
-	vblit_copy(fd, handle, 0, bo.handle, 0, size);
-	bo_destroy(&bo);
-}
-
-/* Every way a job can touch @handle gives @err (no job runs). */
-static void check_all_access(uint32_t handle, int err, const char *what)
-{
-	struct bo bo = bo_create(PAGE);
-
-	vblit_pattern_write(bo.map, PAGE, 0xb0);
-	igt_assert_f(__vblit_copy(fd, bo.handle, 0, handle, 0, PAGE) == err,
-		     "%s: device read did not give %d\n", what, err);
-	igt_assert_f(__vblit_checksum(fd, bo.handle, 0, handle, 0, PAGE) == err,
-		     "%s: device checksum did not give %d\n", what, err);
-	igt_assert_f(__vblit_fill(fd, handle, 0, PAGE, 0xdead) == err,
-		     "%s: device fill did not give %d\n", what, err);
-	igt_assert_f(__vblit_copy(fd, handle, 0, bo.handle, 0, PAGE) == err,
-		     "%s: device write did not give %d\n", what, err);
-	vblit_gem_wait(fd, bo.handle);
-	vblit_pattern_check(bo.map, PAGE, 0xb0, "object after refused jobs");
-	bo_destroy(&bo);
-}
-
 static void require_probe(void)
 {
 	igt_require_f(vblit_getparam(fd, VBLIT_PARAM_HAS_USERPTR_PROBE),
 		      "no VBLIT_USERPTR_PROBE\n");
 }
 
-/* Pages held pinned by the device, or -1 without counters. */
-static int64_t pinned_pages(void)
-{
-	return vblit_stat_pinned_pages();
-}
-
-/* Pins can be dropped by a worker: poll up to 2 s for @expected. */
-static void check_pinned(int64_t expected, const char *what)
-{
-	struct timespec start;
-
-	if (expected < 0 || pinned_pages() < 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (pinned_pages() != expected && vblit_elapsed_ms(&start) < 2000)
-		usleep(10 * 1000);
-	igt_assert_f(pinned_pages() == expected,
-		     "%s: pinned_pages is %" PRId64 ", expected %" PRId64 "\n",
-		     what, pinned_pages(), expected);
-}
-
-static int memfd_sized(const char *name, size_t size)
-{
-	int mfd = memfd_create(name, MFD_CLOEXEC);
-
-	igt_assert_f(mfd >= 0, "memfd_create: %m\n");
-	igt_assert_eq(ftruncate(mfd, size), 0);
-	return mfd;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Creation checks                                                        */
 
-/**
- * SUBTEST: invalid-flags
- * Description: Every unknown flag bit gives -EINVAL, also next to valid
- *	ones and next to UNSYNCHRONIZED (unknown bits are checked first).
- */
 static void test_invalid_flags(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -169,11 +63,6 @@ static void test_invalid_flags(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: unsync-refused
- * Description: UNSYNCHRONIZED is refused with -ENODEV, alone or with the
- *	other flags.
- */
 static void test_unsync_refused(void)
 {
 	static const uint32_t others[] = {
@@ -191,10 +80,6 @@ static void test_unsync_refused(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: unaligned-ptr
- * Description: A pointer that is not page aligned gives -EINVAL.
- */
 static void test_unaligned_ptr(void)
 {
 	static const size_t offsets[] = { 1, 4, 64, PAGE / 2, PAGE - 1 };
@@ -208,10 +93,6 @@ static void test_unaligned_ptr(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: unaligned-size
- * Description: A size that is not a whole number of pages gives -EINVAL.
- */
 static void test_unaligned_size(void)
 {
 	static const size_t sizes[] = { 1, 4, PAGE - 1, PAGE + 1, 2 * PAGE - 4 };
@@ -225,10 +106,6 @@ static void test_unaligned_size(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: zero-size
- * Description: A zero size gives -EINVAL, with any valid flags.
- */
 static void test_zero_size(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -244,11 +121,6 @@ static void test_zero_size(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: overflow
- * Description: A range whose end wraps around 2^64 gives -EINVAL (and not
- *	-EFAULT: the wrap is checked before access_ok).
- */
 static void test_overflow(void)
 {
 	uint64_t max = vblit_getparam(fd, VBLIT_PARAM_USERPTR_MAX_SIZE);
@@ -268,12 +140,6 @@ static void test_overflow(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: too-big
- * Description: A size above VBLIT_PARAM_USERPTR_MAX_SIZE gives -E2BIG;
- *	exactly the maximum is accepted (over a PROT_NONE reservation: no
- *	page is acquired at creation).
- */
 static void test_too_big(void)
 {
 	uint64_t max = vblit_getparam(fd, VBLIT_PARAM_USERPTR_MAX_SIZE);
@@ -302,11 +168,6 @@ static void test_too_big(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: kernel-address
- * Description: Ranges in the kernel half (or non-canonical) give -EFAULT,
- *	with and without PROBE.
- */
 static void test_kernel_address(void)
 {
 	static const uint64_t ptrs[] = {
@@ -335,11 +196,6 @@ static void test_kernel_address(void)
 /* ---------------------------------------------------------------------- */
 /* PROBE                                                                  */
 
-/**
- * SUBTEST: probe-unmapped
- * Description: PROBE over an unmapped range gives -EFAULT. Without PROBE
- *	creation succeeds and the first use gives -EFAULT.
- */
 static void test_probe_unmapped(void)
 {
 	void *ptr = vblit_mmap_anon(4 * PAGE);
@@ -355,17 +211,11 @@ static void test_probe_unmapped(void)
 					  &handle), -EFAULT);
 
 	handle = vblit_gem_userptr(fd, ptr, 4 * PAGE, 0);
-	check_all_access(handle, -EFAULT, "unmapped userptr");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "unmapped userptr");
 	vblit_gem_close(fd, handle);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: probe-hole
- * Description: PROBE over a range with a hole gives -EFAULT; over the
- *	mapped parts, and over two adjacent mappings of different protection,
- *	it succeeds.
- */
 static void test_probe_hole(void)
 {
 	uint8_t *ptr = vblit_mmap_anon(4 * PAGE);
@@ -392,11 +242,6 @@ static void test_probe_hole(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: probe-no-populate
- * Description: A successful PROBE (and creation in general) populates no
- *	page: untouched anonymous memory stays non-resident.
- */
 static void test_probe_no_populate(void)
 {
 	const size_t n = 16;
@@ -413,60 +258,48 @@ static void test_probe_no_populate(void)
 	for (size_t i = 0; i < n; i++)
 		igt_assert_f(!(vec[i] & 1), "page %zu populated by creation\n", i);
 
-	device_check_value(handle, n * PAGE, 0, "untouched memory");
+	vblit_device_check_value(fd, handle, n * PAGE, 0, "untouched memory");
 	vblit_gem_close(fd, handle);
 	munmap(ptr, n * PAGE);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: probe-gem-mapping
- * Description: PROBE over a CPU mapping of a vblit shmem object (a
- *	VM_PFNMAP mapping) gives -EFAULT, as i915 does for its own mappings.
- */
 static void test_probe_gem_mapping(void)
 {
-	struct bo bo;
+	struct vblit_bo bo;
 	uint32_t handle;
 
 	require_probe();
-	bo = bo_create(4 * PAGE);
+	bo = vblit_bo_create(fd, 4 * PAGE);
 	igt_assert_eq(__vblit_gem_userptr(fd, bo.map, 4 * PAGE,
 					  VBLIT_USERPTR_PROBE, &handle), -EFAULT);
 	igt_assert_eq(__vblit_gem_userptr(fd, (uint8_t *)bo.map + PAGE, PAGE,
 					  VBLIT_USERPTR_PROBE | VBLIT_USERPTR_READ_ONLY,
 					  &handle), -EFAULT);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: probe-prot-none
- * Description: PROBE over a PROT_NONE mapping succeeds, READ_ONLY or not:
- *	the probe checks that the range is mapped, not its protection. Every
- *	job on the objects then gives -EFAULT; once the range is read-write
- *	they work.
- */
 static void test_probe_prot_none(void)
 {
 	const size_t size = 4 * PAGE;
 	uint8_t *ptr = vblit_reserve(size);
 	uint32_t handle, ro;
-	struct bo bo;
+	struct vblit_bo bo;
 
 	require_probe();
 	handle = vblit_gem_userptr(fd, ptr, size, VBLIT_USERPTR_PROBE);
 	ro = vblit_gem_userptr(fd, ptr, size,
 			       VBLIT_USERPTR_PROBE | VBLIT_USERPTR_READ_ONLY);
-	check_all_access(handle, -EFAULT, "probed userptr over PROT_NONE");
-	bo = bo_create(PAGE);
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "probed userptr over PROT_NONE");
+	bo = vblit_bo_create(fd, PAGE);
 	igt_assert_eq(__vblit_copy(fd, bo.handle, 0, ro, 0, PAGE), -EFAULT);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 
 	igt_assert_eq(mprotect(ptr, size, PROT_READ | PROT_WRITE), 0);
 	vblit_pattern_write(ptr, size, 0x1100);
-	device_check_pattern(handle, size, 0x1100, "probed userptr made read-write");
-	device_check_pattern(ro, size, 0x1100, "probed read-only userptr made read-write");
+	vblit_device_check_pattern(fd, handle, size, 0x1100, "probed userptr made read-write");
+	vblit_device_check_pattern(fd, ro, size, 0x1100, "probed read-only userptr made read-write");
 
 	vblit_gem_close(fd, ro);
 	vblit_gem_close(fd, handle);
@@ -477,10 +310,6 @@ static void test_probe_prot_none(void)
 /* ---------------------------------------------------------------------- */
 /* Banned paths                                                           */
 
-/**
- * SUBTEST: mmap-offset-banned
- * Description: MMAP_OFFSET of a userptr object gives -ENODEV.
- */
 static void test_mmap_offset_banned(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -489,17 +318,12 @@ static void test_mmap_offset_banned(void)
 
 	igt_assert_eq(__vblit_gem_mmap_offset(fd, handle, &offset), -ENODEV);
 	igt_assert_eq_u64(offset, 0);
-	device_check_value(handle, PAGE, 0, "userptr after a refused mmap-offset");
+	vblit_device_check_value(fd, handle, PAGE, 0, "userptr after a refused mmap-offset");
 	vblit_gem_close(fd, handle);
 	munmap(ptr, PAGE);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: dmabuf-export-banned
- * Description: PRIME export of a userptr object gives -EINVAL, while a
- *	shmem object exports.
- */
 static void test_dmabuf_export_banned(void)
 {
 	void *ptr = vblit_mmap_anon(PAGE);
@@ -526,17 +350,11 @@ static void test_dmabuf_export_banned(void)
 /* ---------------------------------------------------------------------- */
 /* Read-only                                                              */
 
-/**
- * SUBTEST: readonly
- * Description: A READ_ONLY object is read by the device (COPY out,
- *	CHECKSUM) over a read-write and then a PROT_READ mapping; every job
- *	writing it gives -EACCES and the memory is unchanged.
- */
 static void test_readonly(void)
 {
 	const size_t size = 4 * PAGE;
 	uint8_t *ptr = vblit_mmap_anon(size);
-	struct bo sum = bo_create(PAGE);
+	struct vblit_bo sum = vblit_bo_create(fd, PAGE);
 	uint32_t handle, probed;
 
 	vblit_pattern_write(ptr, size, 0x60);
@@ -545,7 +363,7 @@ static void test_readonly(void)
 	for (int pass = 0; pass < 2; pass++) {
 		const char *what = pass ? "PROT_READ mapping" : "read-write mapping";
 
-		device_check_pattern(handle, size, 0x60, what);
+		vblit_device_check_pattern(fd, handle, size, 0x60, what);
 		vblit_checksum(fd, sum.handle, 8, handle, 3, size - 5);
 		igt_assert_eq_u64(*(uint64_t *)((uint8_t *)sum.map + 8),
 				  vblit_fnv1a64(ptr + 3, size - 5));
@@ -565,23 +383,16 @@ static void test_readonly(void)
 	if (vblit_getparam(fd, VBLIT_PARAM_HAS_USERPTR_PROBE)) {
 		probed = vblit_gem_userptr(fd, ptr, size,
 					   VBLIT_USERPTR_READ_ONLY | VBLIT_USERPTR_PROBE);
-		device_check_pattern(probed, size, 0x60, "probed read-only userptr");
+		vblit_device_check_pattern(fd, probed, size, 0x60, "probed read-only userptr");
 		vblit_gem_close(fd, probed);
 	}
 
 	vblit_gem_close(fd, handle);
-	bo_destroy(&sum);
+	vblit_bo_destroy(fd, &sum);
 	munmap(ptr, size);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: readonly-file-mapping
- * Description: A writable userptr over a read-only shared mapping of a file
- *	opened O_RDONLY is created, but its first use (any job) gives
- *	-EFAULT and the file is unchanged; a READ_ONLY one over the same
- *	mapping reads the file.
- */
 static void test_readonly_file_mapping(void)
 {
 	const size_t size = 4 * PAGE;
@@ -604,7 +415,8 @@ static void test_readonly_file_mapping(void)
 	igt_assert(map != MAP_FAILED);
 
 	handle = vblit_gem_userptr(fd, map, size, 0);
-	check_all_access(handle, -EFAULT, "writable userptr over a read-only file");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT,
+			      "writable userptr over a read-only file");
 	vblit_gem_close(fd, handle);
 
 	memset(data, 0, size);
@@ -613,7 +425,7 @@ static void test_readonly_file_mapping(void)
 	vblit_pattern_check(map, size, 0x70, "mapping after refused jobs");
 
 	handle = vblit_gem_userptr(fd, map, size, VBLIT_USERPTR_READ_ONLY);
-	device_check_pattern(handle, size, 0x70, "read-only userptr over a file");
+	vblit_device_check_pattern(fd, handle, size, 0x70, "read-only userptr over a file");
 	vblit_gem_close(fd, handle);
 
 	munmap(map, size);
@@ -626,21 +438,16 @@ static void test_readonly_file_mapping(void)
 /* ---------------------------------------------------------------------- */
 /* Coherency                                                              */
 
-/**
- * SUBTEST: coherency-cpu-to-gpu
- * Description: CPU writes to the user memory, with no call in between, are
- *	seen by every following device read: whole patterns and single dwords.
- */
 static void test_coherency_cpu_to_gpu(void)
 {
 	const size_t size = 16 * PAGE;
 	uint32_t *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	struct bo bo = bo_create(size);
+	struct vblit_bo bo = vblit_bo_create(fd, size);
 
 	for (uint32_t round = 0; round < 4; round++) {
 		vblit_pattern_write(ptr, size, 0x100 + round);
-		device_check_pattern(handle, size, 0x100 + round, "device read");
+		vblit_device_check_pattern(fd, handle, size, 0x100 + round, "device read");
 	}
 
 	for (size_t page = 0; page < size / PAGE; page += 5) {
@@ -650,17 +457,12 @@ static void test_coherency_cpu_to_gpu(void)
 				  0xc0de0000 | page);
 	}
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: coherency-gpu-to-cpu
- * Description: Device writes (COPY and per-page FILL) into user memory are
- *	seen by the CPU as soon as the object is idle.
- */
 static void test_coherency_gpu_to_cpu(void)
 {
 	const size_t size = 16 * PAGE;
@@ -668,7 +470,7 @@ static void test_coherency_gpu_to_cpu(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	for (uint32_t round = 0; round < 4; round++) {
-		device_write_pattern(handle, size, 0x200 + round);
+		vblit_device_write_pattern(fd, handle, size, 0x200 + round);
 		vblit_pattern_check(ptr, size, 0x200 + round, "CPU read");
 	}
 
@@ -685,17 +487,12 @@ static void test_coherency_gpu_to_cpu(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: coherency-shmem
- * Description: COPY from userptr to shmem and back, each side checked
- *	through its own CPU view.
- */
 static void test_coherency_shmem(void)
 {
 	const size_t size = 8 * PAGE;
 	uint8_t *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	struct bo bo = bo_create(size);
+	struct vblit_bo bo = vblit_bo_create(fd, size);
 
 	vblit_pattern_write(ptr, size, 0x300);
 	vblit_copy(fd, bo.handle, 0, handle, 0, size);
@@ -710,23 +507,18 @@ static void test_coherency_shmem(void)
 	vblit_pattern_check(ptr, size / 2, 0x301, "lower half");
 	vblit_pattern_check(ptr + size / 2, size / 2, 0x301, "upper half");
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: overlap
- * Description: Two userptr objects over overlapping ranges: device writes
- *	through one are seen through the other, and by the CPU.
- */
 static void test_overlap(void)
 {
 	uint8_t *ptr = vblit_mmap_anon(4 * PAGE);
 	uint32_t a = vblit_gem_userptr(fd, ptr, 3 * PAGE, 0);
 	uint32_t b = vblit_gem_userptr(fd, ptr + PAGE, 3 * PAGE, 0);
-	struct bo bo = bo_create(3 * PAGE);
+	struct vblit_bo bo = vblit_bo_create(fd, 3 * PAGE);
 
 	/* Pages 1 and 2 are shared. */
 	vblit_fill(fd, a, PAGE, 2 * PAGE, 0x0abc0abc);
@@ -743,24 +535,19 @@ static void test_overlap(void)
 	vblit_copy(fd, bo.handle, 0, a, PAGE, 2 * PAGE);
 	vblit_pattern_check(bo.map, 2 * PAGE, 0x400, "read through a");
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, a);
 	vblit_gem_close(fd, b);
 	munmap(ptr, 4 * PAGE);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: large-64m
- * Description: A 64 MiB userptr object copied to shmem and back to a
- *	second 64 MiB userptr, and hashed: every page in its place.
- */
 static void test_large_64m(void)
 {
 	const size_t size = 64ul << 20;
 	uint8_t *src, *dst;
 	uint32_t a, b;
-	struct bo bo, sum;
+	struct vblit_bo bo, sum;
 
 	igt_require(vblit_getparam(fd, VBLIT_PARAM_MAX_GEM_SIZE) >= size);
 	igt_require(vblit_getparam(fd, VBLIT_PARAM_USERPTR_MAX_SIZE) >= size);
@@ -770,8 +557,8 @@ static void test_large_64m(void)
 	vblit_pattern_write(src, size, 0x500);
 	a = vblit_gem_userptr(fd, src, size, 0);
 	b = vblit_gem_userptr(fd, dst, size, 0);
-	bo = bo_create(size);
-	sum = bo_create(PAGE);
+	bo = vblit_bo_create(fd, size);
+	sum = vblit_bo_create(fd, PAGE);
 
 	vblit_copy(fd, bo.handle, 0, a, 0, size);
 	vblit_pattern_check(bo.map, size, 0x500, "64M shmem copy");
@@ -780,8 +567,8 @@ static void test_large_64m(void)
 	vblit_checksum(fd, sum.handle, 0, b, 0, size);
 	igt_assert_eq_u64(*(uint64_t *)sum.map, vblit_fnv1a64(src, size));
 
-	bo_destroy(&sum);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &sum);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, a);
 	vblit_gem_close(fd, b);
 	munmap(src, size);
@@ -789,11 +576,6 @@ static void test_large_64m(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: sub-page-offsets
- * Description: COPY, FILL and CHECKSUM at byte offsets and lengths that
- *	start, end and cross inside pages touch exactly the requested bytes.
- */
 static void test_sub_page_offsets(void)
 {
 	static const struct { uint64_t dst, src, len; } copies[] = {
@@ -812,7 +594,7 @@ static void test_sub_page_offsets(void)
 	uint8_t *ptr = vblit_mmap_anon(size);
 	uint8_t *ref = malloc(size), *bref = malloc(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	struct bo bo = bo_create(size), sum = bo_create(PAGE);
+	struct vblit_bo bo = vblit_bo_create(fd, size), sum = vblit_bo_create(fd, PAGE);
 
 	igt_assert(ref && bref);
 	vblit_pattern_write(ptr, size, 0x600);
@@ -847,8 +629,8 @@ static void test_sub_page_offsets(void)
 				  vblit_fnv1a64(ptr + copies[i].dst, copies[i].len));
 	}
 
-	bo_destroy(&sum);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &sum);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
 	free(ref);
@@ -859,38 +641,26 @@ static void test_sub_page_offsets(void)
 /* ---------------------------------------------------------------------- */
 /* Invalidation                                                           */
 
-/**
- * SUBTEST: sync-unmap
- * Description: After munmap every job on the object gives -EFAULT and
- *	leaves its other object untouched; with the pinned backing the pins
- *	are gone although the object lives.
- */
 static void test_sync_unmap(void)
 {
 	const size_t size = 4 * PAGE;
 	void *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	int64_t base = pinned_pages();
+	int64_t base = vblit_stat_pinned_pages();
 
 	vblit_pattern_write(ptr, size, 0x700);
-	device_check_pattern(handle, size, 0x700, "before munmap");
+	vblit_device_check_pattern(fd, handle, size, 0x700, "before munmap");
 	if (backing == VBLIT_USERPTR_BACKING_UNPINNED)
-		check_pinned(base, "unpinned backing after use");
+		vblit_check_pinned(base, "unpinned backing after use");
 
 	igt_assert_eq(munmap(ptr, size), 0);
-	check_all_access(handle, -EFAULT, "userptr after munmap");
-	check_pinned(base, "after munmap");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "userptr after munmap");
+	vblit_check_pinned(base, "after munmap");
 
 	vblit_gem_close(fd, handle);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: map-fixed-invalidate
- * Description: mmap(MAP_FIXED) of fresh memory over the range: the device
- *	sees the new pages (zero, then the CPU's new data) and writes go to
- *	them.
- */
 static void test_map_fixed_invalidate(void)
 {
 	const size_t size = 8 * PAGE;
@@ -899,16 +669,16 @@ static void test_map_fixed_invalidate(void)
 	void *again;
 
 	vblit_pattern_write(ptr, size, 0x800);
-	device_check_pattern(handle, size, 0x800, "before the remap");
+	vblit_device_check_pattern(fd, handle, size, 0x800, "before the remap");
 
 	again = mmap(ptr, size, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	igt_assert(again == ptr);
-	device_check_value(handle, size, 0, "fresh pages");
+	vblit_device_check_value(fd, handle, size, 0, "fresh pages");
 
 	vblit_pattern_write(ptr, size, 0x801);
-	device_check_pattern(handle, size, 0x801, "CPU data in the new pages");
-	device_write_pattern(handle, size, 0x802);
+	vblit_device_check_pattern(fd, handle, size, 0x801, "CPU data in the new pages");
+	vblit_device_write_pattern(fd, handle, size, 0x802);
 	vblit_pattern_check(ptr, size, 0x802, "device data in the new pages");
 
 	vblit_gem_close(fd, handle);
@@ -935,14 +705,6 @@ static void *remap_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: map-fixed-invalidate-busy
- * Description: mmap(MAP_FIXED) over a range that a held FILL job is about
- *	to write blocks until the job is released and done; the job's data
- *	lands in the old pages (seen through a second mapping of the memfd
- *	behind them), the new mapping stays zero, and the next job uses the
- *	new pages.
- */
 static void test_map_fixed_invalidate_busy(void)
 {
 	const size_t size = 4 * PAGE;
@@ -958,7 +720,7 @@ static void test_map_fixed_invalidate_busy(void)
 	hold_ms = vblit_hold_ms(fd, 20000);
 	igt_require_f(hold_ms >= 2000, "MAX_HOLD_MS %u too short\n", hold_ms);
 
-	mfd = memfd_sized("vblit-busy", size);
+	mfd = vblit_memfd("vblit-busy", size);
 	r.addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	alias = mmap(NULL, size, PROT_READ, MAP_SHARED, mfd, 0);
 	igt_assert(r.addr != MAP_FAILED && alias != MAP_FAILED);
@@ -996,7 +758,7 @@ static void test_map_fixed_invalidate_busy(void)
 
 	vblit_value_check(alias, size, 0xf111f111, "old pages (memfd)");
 	vblit_value_check(r.addr, size, 0, "new mapping");
-	device_check_value(handle, size, 0, "device read of the new mapping");
+	vblit_device_check_value(fd, handle, size, 0, "device read of the new mapping");
 	vblit_fill(fd, handle, 0, size, 0x2e2e2e2e);
 	vblit_value_check(r.addr, size, 0x2e2e2e2e, "new mapping after a new job");
 	vblit_value_check(alias, size, 0xf111f111, "old pages after a new job");
@@ -1008,13 +770,6 @@ static void test_map_fixed_invalidate_busy(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mprotect-readonly
- * Description: After mprotect(PROT_READ) of a writable object's range every
- *	job on it gives -EFAULT (a writable object's pages are acquired for
- *	write) and the memory is unchanged; a READ_ONLY object over the same
- *	range is still read by the device.
- */
 static void test_mprotect_readonly(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1023,14 +778,14 @@ static void test_mprotect_readonly(void)
 	uint32_t ro;
 
 	vblit_pattern_write(ptr, size, 0x900);
-	device_check_pattern(handle, size, 0x900, "before mprotect");
+	vblit_device_check_pattern(fd, handle, size, 0x900, "before mprotect");
 
 	igt_assert_eq(mprotect(ptr, size, PROT_READ), 0);
-	check_all_access(handle, -EFAULT, "writable userptr over PROT_READ");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "writable userptr over PROT_READ");
 	vblit_pattern_check(ptr, size, 0x900, "memory after refused jobs");
 
 	ro = vblit_gem_userptr(fd, ptr, size, VBLIT_USERPTR_READ_ONLY);
-	device_check_pattern(ro, size, 0x900, "read-only userptr over PROT_READ");
+	vblit_device_check_pattern(fd, ro, size, 0x900, "read-only userptr over PROT_READ");
 	vblit_gem_close(fd, ro);
 
 	vblit_gem_close(fd, handle);
@@ -1038,12 +793,6 @@ static void test_mprotect_readonly(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: revalidate-after-mprotect-restore
- * Description: Once the range is writable again (mprotect back to
- *	read-write) the same object works again, both ways, with the CPU's
- *	latest data.
- */
 static void test_revalidate_after_mprotect_restore(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1051,14 +800,14 @@ static void test_revalidate_after_mprotect_restore(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	vblit_pattern_write(ptr, size, 0x910);
-	device_check_pattern(handle, size, 0x910, "before mprotect");
+	vblit_device_check_pattern(fd, handle, size, 0x910, "before mprotect");
 	igt_assert_eq(mprotect(ptr, size, PROT_READ), 0);
 	igt_assert_eq(__vblit_fill(fd, handle, 0, size, 1), -EFAULT);
 
 	igt_assert_eq(mprotect(ptr, size, PROT_READ | PROT_WRITE), 0);
 	vblit_pattern_write(ptr, size, 0x911);
-	device_check_pattern(handle, size, 0x911, "after mprotect back");
-	device_write_pattern(handle, size, 0x912);
+	vblit_device_check_pattern(fd, handle, size, 0x911, "after mprotect back");
+	vblit_device_write_pattern(fd, handle, size, 0x912);
 	vblit_pattern_check(ptr, size, 0x912, "device write after mprotect back");
 
 	vblit_gem_close(fd, handle);
@@ -1066,11 +815,6 @@ static void test_revalidate_after_mprotect_restore(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: madvise-dontneed
- * Description: MADV_DONTNEED drops the pages: the device then reads zero
- *	(not the stale pages) and the CPU's next data.
- */
 static void test_madvise_dontneed(void)
 {
 	const size_t size = 8 * PAGE;
@@ -1078,12 +822,12 @@ static void test_madvise_dontneed(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	vblit_pattern_write(ptr, size, 0xa00);
-	device_check_pattern(handle, size, 0xa00, "before madvise");
+	vblit_device_check_pattern(fd, handle, size, 0xa00, "before madvise");
 
 	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), 0);
-	device_check_value(handle, size, 0, "after MADV_DONTNEED");
+	vblit_device_check_value(fd, handle, size, 0, "after MADV_DONTNEED");
 	vblit_pattern_write(ptr, size, 0xa01);
-	device_check_pattern(handle, size, 0xa01, "new data after MADV_DONTNEED");
+	vblit_device_check_pattern(fd, handle, size, 0xa01, "new data after MADV_DONTNEED");
 
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
@@ -1108,13 +852,6 @@ static void sysctl_swap(const char *path, const char *value, char *old)
 /* Pages the helper re-acquires per stale chunk (DRM_USERPTR_CHUNK_PAGES). */
 #define CHUNK_PAGES 16
 
-/**
- * SUBTEST: partial-invalidate-dontneed
- * Description: MADV_DONTNEED on one page in the middle of a 4 MiB object:
- *	the device then sees zeros in exactly that page and the old data
- *	everywhere else, and revalidation re-acquires one chunk, not the
- *	whole object.
- */
 static void test_partial_invalidate_dontneed(void)
 {
 	const size_t size = 4 << 20, hole = 517;
@@ -1133,7 +870,7 @@ static void test_partial_invalidate_dontneed(void)
 	igt_assert_eq(madvise(ptr, size, MADV_NOHUGEPAGE), 0);
 	sysctl_swap("/proc/sys/kernel/numa_balancing", "0", numa_balancing);
 	vblit_pattern_write(ptr, size, 0xb00);
-	device_check_pattern(handle, size, 0xb00, "before");
+	vblit_device_check_pattern(fd, handle, size, 0xb00, "before");
 
 	igt_assert_eq(madvise(ptr + hole * PAGE, PAGE, MADV_DONTNEED), 0);
 	memcpy(expected, ptr, size);
@@ -1151,14 +888,6 @@ static void test_partial_invalidate_dontneed(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: partial-invalidate-remap
- * Description: Several scattered ranges of a 4 MiB object (one page, a
- *	range straddling two chunks, the last page) are replaced by MAP_FIXED
- *	mappings of new data; the device reads the new data there and the old
- *	data everywhere else, then writes the whole object and the CPU sees
- *	it in every page, old and new.
- */
 static void test_partial_invalidate_remap(void)
 {
 	static const struct { size_t first, count; } ranges[] = {
@@ -1172,7 +901,7 @@ static void test_partial_invalidate_remap(void)
 
 	igt_assert(expected);
 	vblit_pattern_write(ptr, size, 0xb10);
-	device_check_pattern(handle, size, 0xb10, "before");
+	vblit_device_check_pattern(fd, handle, size, 0xb10, "before");
 
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		uint8_t *at = ptr + ranges[i].first * PAGE;
@@ -1184,7 +913,7 @@ static void test_partial_invalidate_remap(void)
 	memcpy(expected, ptr, size);
 	vblit_device_check_mem(fd, handle, expected, size, "after partial remaps");
 
-	device_write_pattern(handle, size, 0xb11);
+	vblit_device_write_pattern(fd, handle, size, 0xb11);
 	vblit_pattern_check(ptr, size, 0xb11, "device write after partial remaps");
 
 	free(expected);
@@ -1193,14 +922,6 @@ static void test_partial_invalidate_remap(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: partial-unmap
- * Description: With the last page of a 64-page object unmapped, every job
- *	on the object gives -EFAULT, also jobs over its first page, chunks
- *	away from the hole, whether or not the object was used before; the
- *	memory is unchanged. Once the page is mapped again the object works,
- *	with the new page's zeros.
- */
 static void test_partial_unmap(bool used)
 {
 	const size_t n = 4 * CHUNK_PAGES, size = n * PAGE;
@@ -1212,10 +933,10 @@ static void test_partial_unmap(bool used)
 	igt_assert(expected);
 	vblit_pattern_write(ptr, size, 0x1200);
 	if (used)
-		device_check_pattern(handle, size, 0x1200, "before the unmap");
+		vblit_device_check_pattern(fd, handle, size, 0x1200, "before the unmap");
 
 	igt_assert_eq(munmap(hole, PAGE), 0);
-	check_all_access(handle, -EFAULT, "object with its last page unmapped");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "object with its last page unmapped");
 	igt_assert_eq(__vblit_fill(fd, handle, 5, 1, 0xdead), -EFAULT);
 	vblit_pattern_check(ptr, size - PAGE, 0x1200, "mapped pages after refused jobs");
 
@@ -1233,36 +954,26 @@ static void test_partial_unmap(bool used)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: prot-none
- * Description: A userptr over PROT_NONE memory is created (no PROBE
- *	objection: it is an ordinary mapping) but every use gives -EFAULT.
- */
 static void test_prot_none(void)
 {
 	void *ptr = vblit_reserve(4 * PAGE);
 	uint32_t handle;
-	struct bo bo;
+	struct vblit_bo bo;
 
 	handle = vblit_gem_userptr(fd, ptr, 4 * PAGE, 0);
-	check_all_access(handle, -EFAULT, "userptr over PROT_NONE");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "userptr over PROT_NONE");
 	vblit_gem_close(fd, handle);
 
 	handle = vblit_gem_userptr(fd, ptr, 4 * PAGE, VBLIT_USERPTR_READ_ONLY);
-	bo = bo_create(PAGE);
+	bo = vblit_bo_create(fd, PAGE);
 	igt_assert_eq(__vblit_copy(fd, bo.handle, 0, handle, 0, PAGE), -EFAULT);
 	igt_assert_eq(__vblit_copy(fd, handle, 0, bo.handle, 0, PAGE), -EACCES);
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(ptr, 4 * PAGE);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: invalidate-counters
- * Description: munmap and MADV_DONTNEED of a used object's range each
- *	count at least one invalidation (and an unmap one for munmap).
- */
 static void test_invalidate_counters(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1273,11 +984,11 @@ static void test_invalidate_counters(void)
 	inv = vblit_stat_require("invalidations");
 	unmap = vblit_stat("inv_unmap");
 
-	device_check_value(handle, size, 0, "first use");
+	vblit_device_check_value(fd, handle, size, 0, "first use");
 	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), 0);
 	igt_assert_lt_u64(inv, vblit_stat("invalidations"));
 
-	device_check_value(handle, size, 0, "second use");
+	vblit_device_check_value(fd, handle, size, 0, "second use");
 	inv = vblit_stat("invalidations");
 	igt_assert_eq(munmap(ptr, size), 0);
 	igt_assert_lt_u64(inv, vblit_stat("invalidations"));
@@ -1288,12 +999,6 @@ static void test_invalidate_counters(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: backing-accounting
- * Description: With backing=pinned (and the legacy comparator) a used
- *	object holds one pin per page until an invalidation or its close;
- *	with backing=unpinned (and the aligned comparator) it never holds any.
- */
 static void test_backing_accounting(void)
 {
 	const size_t n = 8;
@@ -1301,22 +1006,22 @@ static void test_backing_accounting(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, n * PAGE, 0);
 	int64_t base;
 
-	igt_require_f(pinned_pages() >= 0, "no pinned_pages counter\n");
-	base = pinned_pages();
-	check_pinned(base, "after creation");
+	igt_require_f(vblit_stat_pinned_pages() >= 0, "no pinned_pages counter\n");
+	base = vblit_stat_pinned_pages();
+	vblit_check_pinned(base, "after creation");
 
-	device_check_value(handle, n * PAGE, 0, "first use");
+	vblit_device_check_value(fd, handle, n * PAGE, 0, "first use");
 	/* The legacy comparator pins, as i915 did. */
-	check_pinned(backing == VBLIT_USERPTR_BACKING_PINNED ||
+	vblit_check_pinned(backing == VBLIT_USERPTR_BACKING_PINNED ||
 		     backing == VBLIT_USERPTR_BACKING_LEGACY ? base + (int64_t)n : base,
 		     "after use");
 
 	igt_assert_eq(madvise(ptr, n * PAGE, MADV_DONTNEED), 0);
-	check_pinned(base, "after an invalidation");
+	vblit_check_pinned(base, "after an invalidation");
 
-	device_check_value(handle, n * PAGE, 0, "second use");
+	vblit_device_check_value(fd, handle, n * PAGE, 0, "second use");
 	vblit_gem_close(fd, handle);
-	check_pinned(base, "after close");
+	vblit_check_pinned(base, "after close");
 
 	munmap(ptr, n * PAGE);
 	vblit_assert_no_leaks();
@@ -1350,12 +1055,6 @@ static void *race_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: race-remap
- * Description: One thread keeps swapping two pre-filled memfd mappings
- *	under a userptr range while the device copies it out: a copy may fail
- *	(-EBUSY, -EFAULT) but never returns a mix of both generations.
- */
 static void test_race_remap(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1364,12 +1063,12 @@ static void test_race_remap(void)
 	struct timespec start;
 	pthread_t thread;
 	uint32_t handle;
-	struct bo bo;
+	struct vblit_bo bo;
 
 	for (int i = 0; i < 2; i++) {
 		void *ptr;
 
-		r.mfd[i] = memfd_sized("vblit-race", size);
+		r.mfd[i] = vblit_memfd("vblit-race", size);
 		ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			   r.mfd[i], 0);
 		igt_assert(ptr != MAP_FAILED);
@@ -1380,7 +1079,7 @@ static void test_race_remap(void)
 		      r.mfd[0], 0);
 	igt_assert(r.addr != MAP_FAILED);
 	handle = vblit_gem_userptr(fd, r.addr, size, 0);
-	bo = bo_create(size);
+	bo = vblit_bo_create(fd, size);
 
 	igt_assert_eq(pthread_create(&thread, NULL, race_thread, &r), 0);
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1419,7 +1118,7 @@ static void test_race_remap(void)
 		 r.remaps, ok, gen[0], gen[1], busy, fault);
 	igt_assert_lt_u64(0, ok);
 
-	bo_destroy(&bo);
+	vblit_bo_destroy(fd, &bo);
 	vblit_gem_close(fd, handle);
 	munmap(r.addr, size);
 	close(r.mfd[0]);
@@ -1430,12 +1129,6 @@ static void test_race_remap(void)
 /* ---------------------------------------------------------------------- */
 /* fork                                                                   */
 
-/**
- * SUBTEST: forked-access
- * Description: A child using the parent's userptr object through the
- *	inherited fd gets -EFAULT for every job; its own userptr on the same
- *	fd works; the parent's object still works afterwards.
- */
 static void test_forked_access(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1443,23 +1136,23 @@ static void test_forked_access(void)
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 
 	vblit_pattern_write(ptr, size, 0xc00);
-	device_check_pattern(handle, size, 0xc00, "parent, before fork");
+	vblit_device_check_pattern(fd, handle, size, 0xc00, "parent, before fork");
 
 	igt_fork(child, 1) {
 		void *mine = vblit_mmap_anon(size);
 		uint32_t own;
 
-		check_all_access(handle, -EFAULT, "parent's userptr in the child");
+		vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "parent's userptr in the child");
 
 		vblit_pattern_write(mine, size, 0xc01);
 		own = vblit_gem_userptr(fd, mine, size, 0);
-		device_check_pattern(own, size, 0xc01, "child's own userptr");
+		vblit_device_check_pattern(fd, own, size, 0xc01, "child's own userptr");
 		vblit_gem_close(fd, own);
 	}
 	igt_waitchildren();
 
 	vblit_pattern_check(ptr, size, 0xc00, "parent's memory after the child");
-	device_check_pattern(handle, size, 0xc00, "parent, after the child");
+	vblit_device_check_pattern(fd, handle, size, 0xc00, "parent, after the child");
 
 	vblit_gem_close(fd, handle);
 	munmap(ptr, size);
@@ -1475,32 +1168,58 @@ static void cow_child(int go, const void *ptr, size_t size, uint32_t seed)
 	vblit_pattern_check(ptr, size, seed, "child's copy");
 }
 
-/**
- * SUBTEST: fork-cow-parent
- * Description: After fork (object used before, or not) the parent writes
- *	new data: the device sees the parent's new data, the child keeps the
- *	old.
+/*
+ * The fork-cow subtests: after fork, with the object used before or not,
+ * the parent's side writes new data, through the CPU (fork-cow-parent) or
+ * through the device (fork-cow-device-write). The data lands in the
+ * parent's pages only: the device and the parent see it, the child, told
+ * to check once the write is done, keeps the old data.
  */
-static void test_fork_cow_parent(bool used)
+static const struct fork_cow {
+	const char *name, *description;
+	bool device_writes;
+	uint32_t seed;
+} fork_cow[] = {
+	{ "fork-cow-parent",
+	  "After fork (object used before, or not) the parent's CPU writes "
+	  "new data: the device sees the parent's new data, the child keeps "
+	  "the old.",
+	  false, 0xd00 },
+	{ "fork-cow-device-write",
+	  "After fork (object used before, or not) the device writes the "
+	  "object: the data lands in the parent's pages, the child's copy is "
+	  "unchanged (checked by the child).",
+	  true, 0xd10 },
+};
+
+static void test_fork_cow(const struct fork_cow *c, bool used)
 {
+	const uint32_t seed = c->seed;
 	const size_t size = 8 * PAGE;
 	void *ptr = vblit_mmap_anon(size);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
 	int go[2];
 
-	vblit_pattern_write(ptr, size, 0xd00);
+	vblit_pattern_write(ptr, size, seed);
 	if (used)
-		device_check_pattern(handle, size, 0xd00, "before fork");
+		vblit_device_check_pattern(fd, handle, size, seed, "before fork");
 	igt_assert_eq(pipe(go), 0);
 
 	igt_fork(child, 1) {
 		close(go[1]);
-		cow_child(go[0], ptr, size, 0xd00);
+		cow_child(go[0], ptr, size, seed);
 	}
 	close(go[0]);
 
-	vblit_pattern_write(ptr, size, 0xd01);
-	device_check_pattern(handle, size, 0xd01, "parent's data after fork");
+	if (c->device_writes) {
+		vblit_device_write_pattern(fd, handle, size, seed + 1);
+		vblit_pattern_check(ptr, size, seed + 1,
+				    "parent's memory after a device write");
+	} else {
+		vblit_pattern_write(ptr, size, seed + 1);
+		vblit_device_check_pattern(fd, handle, size, seed + 1,
+					   "parent's data after fork");
+	}
 
 	igt_assert_eq(write(go[1], "g", 1), 1);
 	close(go[1]);
@@ -1511,50 +1230,6 @@ static void test_fork_cow_parent(bool used)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: fork-cow-device-write
- * Description: After fork (object used before, or not) the device writes
- *	the object: the data lands in the parent's pages, the child's copy is
- *	unchanged (checked by the child).
- */
-static void test_fork_cow_device_write(bool used)
-{
-	const size_t size = 8 * PAGE;
-	void *ptr = vblit_mmap_anon(size);
-	uint32_t handle = vblit_gem_userptr(fd, ptr, size, 0);
-	int go[2];
-
-	vblit_pattern_write(ptr, size, 0xd10);
-	if (used)
-		device_check_pattern(handle, size, 0xd10, "before fork");
-	igt_assert_eq(pipe(go), 0);
-
-	igt_fork(child, 1) {
-		close(go[1]);
-		cow_child(go[0], ptr, size, 0xd10);
-	}
-	close(go[0]);
-
-	device_write_pattern(handle, size, 0xd11);
-	vblit_pattern_check(ptr, size, 0xd11, "parent's memory after a device write");
-
-	igt_assert_eq(write(go[1], "g", 1), 1);
-	close(go[1]);
-	igt_waitchildren();
-
-	vblit_gem_close(fd, handle);
-	munmap(ptr, size);
-	vblit_assert_no_leaks();
-}
-
-/**
- * SUBTEST: hold-blocks-fork
- * Description: fork() with a held job (hold_ms 300) on a userptr object
- *	over private memory returns only once the job has run: at least
- *	hold_ms after the job was queued, with the object idle. The job wrote
- *	the parent's pages before they were shared, so the child sees its
- *	data too.
- */
 static void test_hold_blocks_fork(void)
 {
 	const size_t size = 4 * PAGE;
@@ -1613,11 +1288,6 @@ static void child_objects(uint32_t hold_ms)
 	/* Exit with everything open and mapped. */
 }
 
-/**
- * SUBTEST: process-exit
- * Description: A child creates and uses shmem and userptr objects and
- *	exits without closing anything: every object and pin is released.
- */
 static void test_process_exit(void)
 {
 	igt_fork(child, 1)
@@ -1626,12 +1296,6 @@ static void test_process_exit(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: process-exit-busy
- * Description: As process-exit, with held jobs (hold_ms 200) reading and
- *	writing the userptr object in flight at exit: no hang, and everything
- *	is released.
- */
 static void test_process_exit_busy(void)
 {
 	struct timespec start;
@@ -1646,12 +1310,6 @@ static void test_process_exit_busy(void)
 		 vblit_elapsed_ms(&start));
 }
 
-/**
- * SUBTEST: process-exit-foreign-object
- * Description: A child creates a userptr object over its own memory on the
- *	parent's fd and exits; the object outlives the child's mm: using it
- *	gives -EFAULT, closing it releases everything.
- */
 static void test_process_exit_foreign_object(void)
 {
 	int64_t before = vblit_stat("objects");
@@ -1665,7 +1323,7 @@ static void test_process_exit_foreign_object(void)
 
 		vblit_pattern_write(ptr, 4 * PAGE, 0xe10);
 		h = vblit_gem_userptr(fd, ptr, 4 * PAGE, 0);
-		device_check_pattern(h, 4 * PAGE, 0xe10, "child's object");
+		vblit_device_check_pattern(fd, h, 4 * PAGE, 0xe10, "child's object");
 		igt_assert_eq(write(pipefd[1], &h, sizeof(h)), (ssize_t)sizeof(h));
 	}
 	igt_waitchildren();
@@ -1678,22 +1336,15 @@ static void test_process_exit_foreign_object(void)
 		vblit_stat_wait("objects", before + 1, 2000);
 		igt_assert_eq_s64(vblit_stat("objects"), before + 1);
 	}
-	check_all_access(handle, -EFAULT, "object of an exited process");
+	vblit_check_jobs_fail(fd, handle, NULL, -EFAULT, "object of an exited process");
 	vblit_gem_close(fd, handle);
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: close-busy
- * Description: Closing the fd with held jobs on a userptr object returns
- *	promptly and releases every object and pin, well before hold_ms; the
- *	memory stays usable.
- */
 static void test_close_busy(void)
 {
 	const size_t size = 8 * PAGE;
 	void *ptr = vblit_mmap_anon(size);
-	struct timespec start;
 	uint32_t u, s, hold_ms;
 	int fd2;
 
@@ -1706,15 +1357,7 @@ static void test_close_busy(void)
 	vblit_pattern_write(ptr, size, 0xe20);
 	vblit_copy_held(fd2, s, 0, u, 0, size, hold_ms);
 	vblit_fill_held(fd2, u, size - PAGE, PAGE, 0xe2e2e2e2, hold_ms);
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	close(fd2);
-	vblit_assert_no_leaks();
-	igt_info("objects freed %.1f ms after close (hold_ms %u)\n",
-		 vblit_elapsed_ms(&start), hold_ms);
-	if (hold_ms > 6000)
-		igt_assert_f(vblit_elapsed_ms(&start) < hold_ms,
-			     "close waited for the hold to time out\n");
+	vblit_close_held(fd2, hold_ms);
 
 	/* The last page may or may not have been filled; the rest is ours. */
 	vblit_pattern_check(ptr, size - PAGE, 0xe20,
@@ -1722,24 +1365,14 @@ static void test_close_busy(void)
 	igt_assert_eq(munmap(ptr, size), 0);
 }
 
-/**
- * SUBTEST: unload
- * Description: A file with a used userptr object keeps vblit.ko loaded;
- *	after close it unloads, and the memory that was behind the object
- *	can then be unmapped (the notifier is gone with the object). Then
- *	vblit.ko is reloaded with the runner's options.
- */
 static void test_unload(void)
 {
 	const size_t size = 4 * PAGE;
-	struct timespec start;
 	uint32_t handle;
 	void *ptr;
-	int fd2, err;
+	int fd2;
 
-	igt_require_f(vblit_module_loaded(),
-		      "vblit is not a loaded module (built in?)\n");
-	vblit_module_restore_on_exit();
+	vblit_module_require();
 
 	fd2 = vblit_open();
 	ptr = vblit_mmap_anon(size);
@@ -1749,84 +1382,82 @@ static void test_unload(void)
 	vblit_value_check((uint8_t *)ptr + size - PAGE, PAGE, 0x0f0f0f0f,
 			  "memory after a device fill");
 
-	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
-		     "vblit unloaded under a file with a userptr object\n");
+	vblit_module_assert_held("a file with a userptr object");
 	close(fd2);
 	vblit_assert_no_leaks();
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while ((err = vblit_module_unload()) && vblit_elapsed_ms(&start) < 5000)
-		usleep(20 * 1000);
-	igt_assert_f(err == 0, "vblit does not unload when unused: %d\n", err);
-	igt_assert(!vblit_module_loaded());
+	vblit_module_unload_unused();
 
 	/* Would call into the unloaded module if a notifier were left. */
 	vblit_pattern_check(ptr, size - PAGE, 0xf00, "memory after unload");
 	igt_assert_eq(munmap(ptr, size), 0);
 
-	vblit_module_load();
-	fd2 = vblit_open();
-	igt_assert_eq(vblit_getparam(fd2, VBLIT_PARAM_API_VERSION), 1);
-	close(fd2);
+	vblit_module_reload();
 }
 
 igt_main
 {
-	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
-		igt_info("userptr backing: %s\n",
-			 (const char *[]){ "pinned", "unpinned", "legacy",
-					   "aligned" }[backing & 3]);
-	}
+	igt_fixture
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR, &backing);
 
-	igt_describe("Every unknown flag bit gives -EINVAL.");
+	igt_describe("Every unknown flag bit gives -EINVAL, also next to valid "
+		     "ones and next to UNSYNCHRONIZED (unknown bits are "
+		     "checked first).");
 	igt_subtest("invalid-flags")
 		test_invalid_flags();
 
-	igt_describe("UNSYNCHRONIZED is refused with -ENODEV.");
+	igt_describe("UNSYNCHRONIZED is refused with -ENODEV, alone or with "
+		     "the other flags.");
 	igt_subtest("unsync-refused")
 		test_unsync_refused();
 
-	igt_describe("An unaligned pointer gives -EINVAL.");
+	igt_describe("A pointer that is not page aligned gives -EINVAL.");
 	igt_subtest("unaligned-ptr")
 		test_unaligned_ptr();
 
-	igt_describe("An unaligned size gives -EINVAL.");
+	igt_describe("A size that is not a whole number of pages gives "
+		     "-EINVAL.");
 	igt_subtest("unaligned-size")
 		test_unaligned_size();
 
-	igt_describe("A zero size gives -EINVAL.");
+	igt_describe("A zero size gives -EINVAL, with any valid flags.");
 	igt_subtest("zero-size")
 		test_zero_size();
 
-	igt_describe("A range wrapping around 2^64 gives -EINVAL.");
+	igt_describe("A range whose end wraps around 2^64 gives -EINVAL (and "
+		     "not -EFAULT: the wrap is checked before access_ok).");
 	igt_subtest("overflow")
 		test_overflow();
 
-	igt_describe("A size above USERPTR_MAX_SIZE gives -E2BIG; the maximum works.");
+	igt_describe("A size above VBLIT_PARAM_USERPTR_MAX_SIZE gives -E2BIG; "
+		     "exactly the maximum is accepted (over a PROT_NONE "
+		     "reservation: no page is acquired at creation).");
 	igt_subtest("too-big")
 		test_too_big();
 
-	igt_describe("Kernel addresses give -EFAULT.");
+	igt_describe("Ranges in the kernel half (or non-canonical) give "
+		     "-EFAULT, with and without PROBE.");
 	igt_subtest("kernel-address")
 		test_kernel_address();
 
-	igt_describe("PROBE over unmapped memory gives -EFAULT; without PROBE the first use does.");
+	igt_describe("PROBE over an unmapped range gives -EFAULT. Without "
+		     "PROBE creation succeeds and the first use gives -EFAULT.");
 	igt_subtest("probe-unmapped")
 		test_probe_unmapped();
 
-	igt_describe("PROBE over a range with a hole gives -EFAULT.");
+	igt_describe("PROBE over a range with a hole gives -EFAULT; over the "
+		     "mapped parts, and over two adjacent mappings of "
+		     "different protection, it succeeds.");
 	igt_subtest("probe-hole")
 		test_probe_hole();
 
-	igt_describe("Creation and PROBE populate no page.");
+	igt_describe("A successful PROBE (and creation in general) populates "
+		     "no page: untouched anonymous memory stays non-resident.");
 	igt_subtest("probe-no-populate")
 		test_probe_no_populate();
 
-	igt_describe("PROBE over a mapping of a vblit object gives -EFAULT.");
+	igt_describe("PROBE over a CPU mapping of a vblit shmem object (a "
+		     "VM_PFNMAP mapping) gives -EFAULT, as i915 does for its "
+		     "own mappings.");
 	igt_subtest("probe-gem-mapping")
 		test_probe_gem_mapping();
 
@@ -1838,63 +1469,96 @@ igt_main
 	igt_subtest("mmap-offset-banned")
 		test_mmap_offset_banned();
 
-	igt_describe("PRIME export of a userptr object gives -EINVAL.");
+	igt_describe("PRIME export of a userptr object gives -EINVAL, while a "
+		     "shmem object exports.");
 	igt_subtest("dmabuf-export-banned")
 		test_dmabuf_export_banned();
 
-	igt_describe("READ_ONLY objects are read by the device; writes give -EACCES.");
+	igt_describe("A READ_ONLY object is read by the device (COPY out, "
+		     "CHECKSUM) over a read-write and then a PROT_READ "
+		     "mapping; every job writing it gives -EACCES and the "
+		     "memory is unchanged.");
 	igt_subtest("readonly")
 		test_readonly();
 
-	igt_describe("A writable userptr over a read-only file mapping fails at first use.");
+	igt_describe("A writable userptr over a read-only shared mapping of a "
+		     "file opened O_RDONLY is created, but its first use (any "
+		     "job) gives -EFAULT and the file is unchanged; a "
+		     "READ_ONLY one over the same mapping reads the file.");
 	igt_subtest("readonly-file-mapping")
 		test_readonly_file_mapping();
 
-	igt_describe("CPU writes are seen by later device reads.");
+	igt_describe("CPU writes to the user memory, with no call in between, "
+		     "are seen by every following device read: whole patterns "
+		     "and single dwords.");
 	igt_subtest("coherency-cpu-to-gpu")
 		test_coherency_cpu_to_gpu();
 
-	igt_describe("Device writes are seen by the CPU once idle.");
+	igt_describe("Device writes (COPY and per-page FILL) into user memory "
+		     "are seen by the CPU as soon as the object is idle.");
 	igt_subtest("coherency-gpu-to-cpu")
 		test_coherency_gpu_to_cpu();
 
-	igt_describe("Userptr to shmem and back.");
+	igt_describe("COPY from userptr to shmem and back, each side checked "
+		     "through its own CPU view.");
 	igt_subtest("coherency-shmem")
 		test_coherency_shmem();
 
-	igt_describe("Overlapping userptr objects see each other's writes.");
+	igt_describe("Two userptr objects over overlapping ranges: device "
+		     "writes through one are seen through the other, and by "
+		     "the CPU.");
 	igt_subtest("overlap")
 		test_overlap();
 
-	igt_describe("A 64 MiB object, every page in its place.");
+	igt_describe("A 64 MiB userptr object copied to shmem and back to a "
+		     "second 64 MiB userptr, and hashed: every page in its "
+		     "place.");
 	igt_subtest("large-64m")
 		test_large_64m();
 
-	igt_describe("Byte offsets and lengths inside and across pages.");
+	igt_describe("COPY, FILL and CHECKSUM at byte offsets and lengths that "
+		     "start, end and cross inside pages touch exactly the "
+		     "requested bytes.");
 	igt_subtest("sub-page-offsets")
 		test_sub_page_offsets();
 
-	igt_describe("Jobs after munmap give -EFAULT; pins are dropped.");
+	igt_describe("After munmap every job on the object gives -EFAULT and "
+		     "leaves its other object untouched; with the pinned "
+		     "backing the pins are gone although the object lives.");
 	igt_subtest("sync-unmap")
 		test_sync_unmap();
 
-	igt_describe("mmap(MAP_FIXED) over the range: the device uses the new pages.");
+	igt_describe("mmap(MAP_FIXED) of fresh memory over the range: the "
+		     "device sees the new pages (zero, then the CPU's new "
+		     "data) and writes go to them.");
 	igt_subtest("map-fixed-invalidate")
 		test_map_fixed_invalidate();
 
-	igt_describe("mmap(MAP_FIXED) waits for a held job, whose data lands in the old pages.");
+	igt_describe("mmap(MAP_FIXED) over a range that a held FILL job is "
+		     "about to write blocks until the job is released and "
+		     "done; the job's data lands in the old pages (seen "
+		     "through a second mapping of the memfd behind them), the "
+		     "new mapping stays zero, and the next job uses the new "
+		     "pages.");
 	igt_subtest("map-fixed-invalidate-busy")
 		test_map_fixed_invalidate_busy();
 
-	igt_describe("mprotect(PROT_READ): jobs on a writable object give -EFAULT.");
+	igt_describe("After mprotect(PROT_READ) of a writable object's range "
+		     "every job on it gives -EFAULT (a writable object's pages "
+		     "are acquired for write) and the memory is unchanged; a "
+		     "READ_ONLY object over the same range is still read by "
+		     "the device.");
 	igt_subtest("mprotect-readonly")
 		test_mprotect_readonly();
 
-	igt_describe("mprotect back to read-write: the object works again.");
+	igt_describe("Once the range is writable again (mprotect back to "
+		     "read-write) the same object works again, both ways, with "
+		     "the CPU's latest data.");
 	igt_subtest("revalidate-after-mprotect-restore")
 		test_revalidate_after_mprotect_restore();
 
-	igt_describe("MADV_DONTNEED: the device reads zero, then new data.");
+	igt_describe("MADV_DONTNEED drops the pages: the device then reads "
+		     "zero (not the stale pages) and the CPU's next data.");
 	igt_subtest("madvise-dontneed")
 		test_madvise_dontneed();
 
@@ -1906,74 +1570,102 @@ igt_main
 			test_partial_unmap(false);
 	}
 
-	igt_describe("A userptr over PROT_NONE memory fails at use with -EFAULT.");
+	igt_describe("A userptr over PROT_NONE memory is created (no PROBE "
+		     "objection: it is an ordinary mapping) but every use "
+		     "gives -EFAULT.");
 	igt_subtest("prot-none")
 		test_prot_none();
 
-	igt_describe("munmap and MADV_DONTNEED count invalidations.");
+	igt_describe("munmap and MADV_DONTNEED of a used object's range each "
+		     "count at least one invalidation (and an unmap one for "
+		     "munmap).");
 	igt_subtest("invalidate-counters")
 		test_invalidate_counters();
 
-	igt_describe("A one-page invalidation re-acquires one chunk and the data stays exact.");
+	igt_describe("MADV_DONTNEED on one page in the middle of a 4 MiB "
+		     "object: the device then sees zeros in exactly that page "
+		     "and the old data everywhere else, and revalidation "
+		     "re-acquires one chunk, not the whole object.");
 	igt_subtest("partial-invalidate-dontneed")
 		test_partial_invalidate_dontneed();
 
-	igt_describe("Scattered remaps of a large object: new data where remapped, old elsewhere.");
+	igt_describe("Several scattered ranges of a 4 MiB object (one page, a "
+		     "range straddling two chunks, the last page) are replaced "
+		     "by MAP_FIXED mappings of new data; the device reads the "
+		     "new data there and the old data everywhere else, then "
+		     "writes the whole object and the CPU sees it in every "
+		     "page, old and new.");
 	igt_subtest("partial-invalidate-remap")
 		test_partial_invalidate_remap();
 
-	igt_describe("Pins per backing: held between uses only with backing=pinned.");
+	igt_describe("With backing=pinned (and the legacy comparator) a used "
+		     "object holds one pin per page until an invalidation or "
+		     "its close; with backing=unpinned (and the aligned "
+		     "comparator) it never holds any.");
 	igt_subtest("backing-accounting")
 		test_backing_accounting();
 
-	igt_describe("Copies racing with remaps never mix generations.");
+	igt_describe("One thread keeps swapping two pre-filled memfd mappings "
+		     "under a userptr range while the device copies it out: a "
+		     "copy may fail (-EBUSY, -EFAULT) but never returns a mix "
+		     "of both generations.");
 	igt_subtest("race-remap")
 		test_race_remap();
 
-	igt_describe("A forked child cannot use the parent's userptr object.");
+	igt_describe("A child using the parent's userptr object through the "
+		     "inherited fd gets -EFAULT for every job; its own userptr "
+		     "on the same fd works; the parent's object still works "
+		     "afterwards.");
 	igt_subtest("forked-access")
 		test_forked_access();
 
-	igt_describe("After fork the device sees the parent's new data.");
-	igt_subtest_with_dynamic("fork-cow-parent") {
-		igt_dynamic("used-before-fork")
-			test_fork_cow_parent(true);
-		igt_dynamic("unused-before-fork")
-			test_fork_cow_parent(false);
-	}
-
-	igt_describe("After fork device writes land in the parent's pages only.");
-	igt_subtest_with_dynamic("fork-cow-device-write") {
-		igt_dynamic("used-before-fork")
-			test_fork_cow_device_write(true);
-		igt_dynamic("unused-before-fork")
-			test_fork_cow_device_write(false);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fork_cow); i++) {
+		igt_describe(fork_cow[i].description);
+		igt_subtest_with_dynamic(fork_cow[i].name) {
+			igt_dynamic("used-before-fork")
+				test_fork_cow(&fork_cow[i], true);
+			igt_dynamic("unused-before-fork")
+				test_fork_cow(&fork_cow[i], false);
+		}
 	}
 
 	igt_describe("fork() waits for a held job on a userptr object to run.");
 	igt_subtest("hold-blocks-fork")
 		test_hold_blocks_fork();
 
-	igt_describe("A child exiting with objects open releases them all.");
+	igt_describe("A child creates and uses shmem and userptr objects and "
+		     "exits without closing anything: every object and pin is "
+		     "released.");
 	igt_subtest("process-exit")
 		test_process_exit();
 
-	igt_describe("A child exiting with held jobs releases everything.");
+	igt_describe("As process-exit, with held jobs (hold_ms 200) reading "
+		     "and writing the userptr object in flight at exit: no "
+		     "hang, and everything is released.");
 	igt_subtest("process-exit-busy")
 		test_process_exit_busy();
 
-	igt_describe("A userptr object outliving its creator's mm.");
+	igt_describe("A child creates a userptr object over its own memory on "
+		     "the parent's fd and exits; the object outlives the "
+		     "child's mm: using it gives -EFAULT, closing it releases "
+		     "everything.");
 	igt_subtest("process-exit-foreign-object")
 		test_process_exit_foreign_object();
 
-	igt_describe("Closing the fd with held jobs frees everything promptly.");
+	igt_describe("Closing the fd with held jobs on a userptr object "
+		     "returns promptly and releases every object and pin, well "
+		     "before hold_ms; the memory stays usable.");
 	igt_subtest("close-busy")
 		test_close_busy();
 
 	igt_fixture
 		close(fd);
 
-	igt_describe("A file with a userptr object keeps vblit.ko loaded; then it unloads.");
+	igt_describe("A file with a used userptr object keeps vblit.ko loaded; "
+		     "after close it unloads, and the memory that was behind "
+		     "the object can then be unmapped (the notifier is gone "
+		     "with the object). Then vblit.ko is reloaded with the "
+		     "runner's options.");
 	igt_subtest("unload")
 		test_unload();
 }

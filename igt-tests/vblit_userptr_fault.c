@@ -69,46 +69,20 @@ static const struct knob {
 };
 static char saved[sizeof(knobs) / sizeof(knobs[0])][32];
 
-static bool write_file(const char *path, const char *value)
-{
-	int f = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t len = strlen(value), ret;
-
-	if (f < 0)
-		return false;
-	ret = write(f, value, len);
-	close(f);
-	return ret == len;
-}
-
-static bool read_file(const char *path, char *buf, size_t size)
-{
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t ret;
-
-	if (f < 0)
-		return false;
-	ret = read(f, buf, size - 1);
-	close(f);
-	if (ret < 0)
-		return false;
-	buf[ret] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
-}
-
 static void knob_set(const char *path, const char *value)
 {
-	igt_assert_f(write_file(path, value), "cannot write %s to %s: %m\n",
-		     value, path);
+	int err = vblit_file_write(path, value);
+
+	igt_assert_f(!err, "cannot write %s to %s: %s\n", value, path,
+		     strerror(-err));
 }
 
 static void knobs_restore(int sig __maybe_unused)
 {
 	for (unsigned int i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
 		if (saved[i][0])
-			write_file(knobs[i].path, saved[i]);
-	write_file("/proc/self/make-it-fail", "0");
+			vblit_file_write(knobs[i].path, saved[i]);
+	vblit_file_write("/proc/self/make-it-fail", "0");
 }
 
 static bool fault_injection_available(void)
@@ -122,7 +96,8 @@ static bool fault_injection_available(void)
 static void knobs_setup(void)
 {
 	for (unsigned int i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
-		igt_assert_f(read_file(knobs[i].path, saved[i], sizeof(saved[i])),
+		igt_assert_f(vblit_file_read(knobs[i].path, saved[i],
+					     sizeof(saved[i])) >= 0,
 			     "cannot read %s: %m\n", knobs[i].path);
 	igt_install_exit_handler(knobs_restore);
 	for (unsigned int i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
@@ -172,7 +147,7 @@ static void make_it_fail(bool on)
 {
 	/* The write itself may be failed while armed: insist. */
 	for (int i = 0; i < 100; i++)
-		if (write_file("/proc/self/make-it-fail", on ? "1" : "0"))
+		if (!vblit_file_write("/proc/self/make-it-fail", on ? "1" : "0"))
 			return;
 	igt_assert_f(false, "cannot write /proc/self/make-it-fail: %m\n");
 }
@@ -268,6 +243,7 @@ static void counters_check(const struct counters *base, const char *what)
 /* Errnos seen in one subtest, printed at its end. */
 struct errstat {
 	int injected, failed, survived;
+	int attempts;		/* ioctls made under random failures */
 	int count[256];
 };
 
@@ -311,28 +287,33 @@ static void check_errno(int err, bool acquires, const char *what, int n)
 		     what, n, err, strerror(-err));
 }
 
+/*
+ * The outcome of a sweep step's ioctl, which made @err: with the @n-th
+ * fault injected it is counted and must be 0 (absorbed) or a clean errno;
+ * without a fault it must be 0.
+ */
+static void nth_outcome(struct errstat *st, int n, bool injected, int err,
+			bool acquires, const char *what)
+{
+	if (!injected) {
+		igt_assert_f(!err, "%s without a fault failed: %d\n", what, err);
+		return;
+	}
+	errstat_add(st, err);
+	if (err)
+		check_errno(err, acquires, what, n);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
 
-struct bo {
-	uint32_t handle;
-	void *map;
-};
-
-static struct bo bo_create(uint32_t seed)
+/* A shmem object of OBJ_SIZE holding pattern @seed. */
+static struct vblit_bo pattern_bo(uint32_t seed)
 {
-	struct bo bo;
+	struct vblit_bo bo = vblit_bo_create(fd, OBJ_SIZE);
 
-	bo.handle = vblit_gem_create(fd, OBJ_SIZE);
-	bo.map = vblit_gem_mmap(fd, bo.handle, OBJ_SIZE, PROT_READ | PROT_WRITE);
 	vblit_pattern_write(bo.map, OBJ_SIZE, seed);
 	return bo;
-}
-
-static void bo_destroy(struct bo *bo)
-{
-	munmap(bo->map, OBJ_SIZE);
-	vblit_gem_close(fd, bo->handle);
 }
 
 /* User memory with pattern @seed in it (populated), or untouched. */
@@ -352,13 +333,13 @@ static void *user_mem(bool populate, uint32_t seed)
 static void check_usable(uint32_t handle, void *ptr, uint32_t value,
 			 const char *what)
 {
-	struct bo out = bo_create(0);
+	struct vblit_bo out = pattern_bo(0);
 
 	vblit_fill(fd, handle, 0, OBJ_SIZE, value);
 	vblit_value_check(ptr, OBJ_SIZE, value, what);
 	vblit_copy(fd, out.handle, 0, handle, 0, OBJ_SIZE);
 	vblit_value_check(out.map, OBJ_SIZE, value, what);
-	bo_destroy(&out);
+	vblit_bo_destroy(fd, &out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -390,11 +371,6 @@ static void sweep(sweep_step_t step, const char *what)
 		     "is fault injection armed?\n", what);
 }
 
-/**
- * SUBTEST: create-fail-nth
- * Description: Fail each allocation of GEM_USERPTR (with and without
- *	PROBE) in turn: -ENOMEM, no object left, and creating again works.
- */
 static bool step_create(int n, struct errstat *st, uint32_t flags)
 {
 	void *ptr = user_mem(true, n);
@@ -405,13 +381,7 @@ static bool step_create(int n, struct errstat *st, uint32_t flags)
 	nth_arm(n);
 	err = raw_userptr(ptr, OBJ_SIZE, flags, &handle);
 	injected = nth_disarm();
-	if (injected) {
-		errstat_add(st, err);
-		if (err)
-			check_errno(err, false, "create", n);
-	} else {
-		igt_assert_f(!err, "create without a fault failed: %d\n", err);
-	}
+	nth_outcome(st, n, injected, err, false, "create");
 	if (err)
 		handle = vblit_gem_userptr(fd, ptr, OBJ_SIZE, flags);
 	check_usable(handle, ptr, 0xc0ffee00 + n, "create-fail-nth");
@@ -443,13 +413,6 @@ static void test_create_fail_nth(void)
 		sweep(step_create_probe, "create with PROBE");
 }
 
-/**
- * SUBTEST: create-first-in-mm-fail-nth
- * Description: The first userptr object of a process registers the
- *	process's mm with the mmu-notifier core; fail each allocation of that
- *	GEM_USERPTR in turn (a fresh child process per step): -ENOMEM, the mm
- *	left consistent (creating again works), nothing left.
- */
 static bool step_create_first(int n, struct errstat *st)
 {
 	/* The child's outcome: injected, err. */
@@ -476,14 +439,7 @@ static bool step_create_first(int n, struct errstat *st)
 	igt_waitchildren();
 
 	injected = shared[0];
-	if (injected) {
-		errstat_add(st, shared[1]);
-		if (shared[1])
-			check_errno(shared[1], false, "first create in mm", n);
-	} else {
-		igt_assert_f(!shared[1], "create without a fault failed: %d\n",
-			     shared[1]);
-	}
+	nth_outcome(st, n, injected, shared[1], false, "first create in mm");
 	munmap(shared, PAGE);
 	return injected;
 }
@@ -493,17 +449,6 @@ static void test_create_first_in_mm_fail_nth(void)
 	sweep(step_create_first, "first create in mm");
 }
 
-/**
- * SUBTEST: validate-fail-nth
- * Description: Fail each allocation of the first use of a userptr object
- *	(an EXEC writing it, which acquires its pages) in turn, over populated
- *	memory: a clean errno, the user memory untouched, nothing pinned or
- *	left, and the next EXEC works.
- *
- * SUBTEST: validate-unpopulated-fail-nth
- * Description: The same over never-touched memory, so that the acquisition
- *	faults the pages in (page allocations in the fault path fail too).
- */
 static bool step_validate(int n, struct errstat *st, bool populate)
 {
 	void *ptr = user_mem(populate, 0x5eed0000 + n);
@@ -517,12 +462,8 @@ static bool step_validate(int n, struct errstat *st, bool populate)
 	nth_arm(n);
 	err = raw_exec(&exec);
 	injected = nth_disarm();
-	if (!injected)
-		igt_assert_f(!err, "first use without a fault failed: %d\n", err);
-	if (injected)
-		errstat_add(st, err);
+	nth_outcome(st, n, injected, err, true, "first use");
 	if (err) {
-		check_errno(err, true, "first use", n);
 		/* No job was queued: the memory is as the CPU left it. */
 		if (populate)
 			vblit_pattern_check(ptr, OBJ_SIZE, 0x5eed0000 + n,
@@ -551,20 +492,13 @@ static bool step_validate_unpopulated(int n, struct errstat *st)
 	return step_validate(n, st, false);
 }
 
-/**
- * SUBTEST: submit-fail-nth
- * Description: Fail each allocation of an EXEC with a fence out on an
- *	already acquired userptr object that two held jobs read (so that its
- *	dependencies need a fence array): -ENOMEM, no job, fence or fd left,
- *	the held jobs unaffected, and the object usable.
- */
 static bool step_submit(int n, struct errstat *st)
 {
 	uint32_t hold_ms = vblit_hold_ms(fd, 10000);
 	void *ptr = user_mem(true, 0x50b00000 + n);
 	uint32_t handle = vblit_gem_userptr(fd, ptr, OBJ_SIZE, 0);
-	struct bo src = bo_create(0x5c000000 + n);
-	struct bo sums = bo_create(0);
+	struct vblit_bo src = pattern_bo(0x5c000000 + n);
+	struct vblit_bo sums = pattern_bo(0);
 	struct drm_vblit_exec exec;
 	uint64_t held[2];
 	void *expected;
@@ -587,12 +521,8 @@ static bool step_submit(int n, struct errstat *st)
 	nth_arm(n);
 	err = raw_exec(&exec);
 	injected = nth_disarm();
-	if (!injected)
-		igt_assert_f(!err, "submission without a fault failed: %d\n", err);
-	if (injected)
-		errstat_add(st, err);
+	nth_outcome(st, n, injected, err, true, "submission");
 	if (err) {
-		check_errno(err, true, "submission", n);
 		igt_assert_eq(exec.fence_fd, -1);
 	} else {
 		igt_assert_lte(0, exec.fence_fd);
@@ -620,8 +550,8 @@ static bool step_submit(int n, struct errstat *st)
 
 	check_usable(handle, ptr, 0x5e5e0000 + n, "submit-fail-nth");
 	vblit_gem_close(fd, handle);
-	bo_destroy(&src);
-	bo_destroy(&sums);
+	vblit_bo_destroy(fd, &src);
+	vblit_bo_destroy(fd, &sums);
 	munmap(ptr, OBJ_SIZE);
 	return injected;
 }
@@ -629,23 +559,35 @@ static bool step_submit(int n, struct errstat *st)
 /* ---------------------------------------------------------------------- */
 /* Random failures, task-filtered                                         */
 
-/**
- * SUBTEST: random-failslab
- * Description: failslab armed for this process only (task-filter and
- *	make-it-fail, probability 20%) around every create, first use and
- *	submission of many objects: each ioctl succeeds or fails cleanly, the
- *	objects that exist stay usable, and nothing is left at the end.
- *
- * SUBTEST: random-fail-page-alloc
- * Description: The same with fail_page_alloc (order 0 included), which
- *	also fails the page allocations of faulting user memory in.
- */
+/* An ioctl under random failures made @err: counted; a failure must be clean. */
+static void random_outcome(struct errstat *st, int err, bool acquires,
+			   const char *what, int i)
+{
+	st->attempts++;
+	if (err) {
+		errstat_add(st, err);
+		check_errno(err, acquires, what, i);
+	}
+}
+
+/* @exec submitted under random failures; 0 or its -errno. */
+static int random_exec(struct drm_vblit_exec *exec, struct errstat *st,
+		       const char *what, int i)
+{
+	int err;
+
+	make_it_fail(true);
+	err = raw_exec(exec);
+	make_it_fail(false);
+	random_outcome(st, err, true, what, i);
+	return err;
+}
+
 static void random_failures(const char *attr)
 {
 	char path[128];
 	struct counters base = counters_read();
 	struct errstat st = {};
-	int attempts = 0;
 
 	snprintf(path, sizeof(path), DEBUGFS "/%s/probability", attr);
 	knob_set(path, "20");
@@ -664,10 +606,8 @@ static void random_failures(const char *attr)
 		make_it_fail(true);
 		err = raw_userptr(ptr, OBJ_SIZE, 0, &handle);
 		make_it_fail(false);
-		attempts++;
+		random_outcome(&st, err, false, "random create", i);
 		if (err) {
-			errstat_add(&st, err);
-			check_errno(err, false, "random create", i);
 			munmap(ptr, OBJ_SIZE);
 			continue;
 		}
@@ -675,14 +615,7 @@ static void random_failures(const char *attr)
 		/* First use: a FILL. */
 		vblit_exec_init(&exec, VBLIT_OP_FILL, handle, 0, 0, 0, OBJ_SIZE);
 		exec.value = 0xabc00000 + i;
-		make_it_fail(true);
-		err = raw_exec(&exec);
-		make_it_fail(false);
-		attempts++;
-		if (err) {
-			errstat_add(&st, err);
-			check_errno(err, true, "random first use", i);
-		} else {
+		if (!random_exec(&exec, &st, "random first use", i)) {
 			vblit_gem_wait(fd, handle);
 			vblit_value_check(ptr, OBJ_SIZE, 0xabc00000 + i,
 					  "random first use");
@@ -690,25 +623,18 @@ static void random_failures(const char *attr)
 
 		/* A submission with a fence out: a COPY from shmem. */
 		{
-			struct bo src = bo_create(0x7b000000 + i);
+			struct vblit_bo src = pattern_bo(0x7b000000 + i);
 
 			vblit_exec_init(&exec, VBLIT_OP_COPY, handle, 0,
 					src.handle, 0, OBJ_SIZE);
 			exec.flags = VBLIT_EXEC_FENCE_OUT;
-			make_it_fail(true);
-			err = raw_exec(&exec);
-			make_it_fail(false);
-			attempts++;
-			if (err) {
-				errstat_add(&st, err);
-				check_errno(err, true, "random submission", i);
-			} else {
+			if (!random_exec(&exec, &st, "random submission", i)) {
 				close(exec.fence_fd);
 				vblit_gem_wait(fd, handle);
 				vblit_pattern_check(ptr, OBJ_SIZE, 0x7b000000 + i,
 						    "random submission");
 			}
-			bo_destroy(&src);
+			vblit_bo_destroy(fd, &src);
 		}
 
 		check_usable(handle, ptr, 0x0b1e0000 + i, attr);
@@ -720,7 +646,7 @@ static void random_failures(const char *attr)
 	knob_set(path, "0");
 	counters_check(&base, attr);
 	/* Only failures are seen here: a fault the kernel absorbed is silent. */
-	igt_info("%s: %d ioctls under injection, %d failed\n", attr, attempts,
+	igt_info("%s: %d ioctls under injection, %d failed\n", attr, st.attempts,
 		 st.failed);
 	errstat_print_errnos(&st);
 	igt_assert_f(st.failed > 0, "%s: no ioctl failed: is it armed?\n", attr);
@@ -729,45 +655,63 @@ static void random_failures(const char *attr)
 igt_main
 {
 	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR | VBLIT_SUITE_STATS,
+				      &backing);
 		igt_require_f(fault_injection_available(),
 			      "no fault injection in this kernel (needs CONFIG_FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS and debugfs): run by make test-debug\n");
-		igt_require_f(vblit_stats_available(), "no %s\n",
-			      vblit_stats_path());
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
 		knobs_setup();
 		nth_open();
 	}
 
-	igt_describe("Each allocation of GEM_USERPTR failed in turn: -ENOMEM, nothing left.");
+	igt_describe("Fail each allocation of GEM_USERPTR (with and without "
+		     "PROBE) in turn: -ENOMEM, no object left, and creating "
+		     "again works.");
 	igt_subtest("create-fail-nth")
 		test_create_fail_nth();
 
-	igt_describe("Each allocation of a process's first GEM_USERPTR (mm registration) failed in turn.");
+	igt_describe("The first userptr object of a process registers the "
+		     "process's mm with the mmu-notifier core; fail each "
+		     "allocation of that GEM_USERPTR in turn (a fresh child "
+		     "process per step): -ENOMEM, the mm left consistent "
+		     "(creating again works), nothing left.");
 	igt_subtest("create-first-in-mm-fail-nth")
 		test_create_first_in_mm_fail_nth();
 
-	igt_describe("Each allocation of the first use (page acquisition) failed in turn.");
+	igt_describe("Fail each allocation of the first use of a userptr "
+		     "object (an EXEC writing it, which acquires its pages) in "
+		     "turn, over populated memory: a clean errno, the user "
+		     "memory untouched, nothing pinned or left, and the next "
+		     "EXEC works.");
 	igt_subtest("validate-fail-nth")
 		sweep(step_validate_populated, "first use");
 
-	igt_describe("Each allocation of the first use over unpopulated memory failed in turn.");
+	igt_describe("As validate-fail-nth, over never-touched memory, so that "
+		     "the acquisition faults the pages in (page allocations in "
+		     "the fault path fail too).");
 	igt_subtest("validate-unpopulated-fail-nth")
 		sweep(step_validate_unpopulated, "first use, unpopulated");
 
-	igt_describe("Each allocation of a submission with dependencies and a fence out failed in turn.");
+	igt_describe("Fail each allocation of an EXEC with a fence out on an "
+		     "already acquired userptr object that two held jobs read "
+		     "(so that its dependencies need a fence array): -ENOMEM, "
+		     "no job, fence or fd left, the held jobs unaffected, and "
+		     "the object usable.");
 	igt_subtest("submit-fail-nth") {
 		vblit_require_hold(fd);
 		sweep(step_submit, "submission");
 	}
 
-	igt_describe("failslab at random, task-filtered, around create, first use and submission.");
+	igt_describe("failslab armed for this process only (task-filter and "
+		     "make-it-fail, probability 20%) around every create, "
+		     "first use and submission of many objects: each ioctl "
+		     "succeeds or fails cleanly, the objects that exist stay "
+		     "usable, and nothing is left at the end.");
 	igt_subtest("random-failslab")
 		random_failures("failslab");
 
-	igt_describe("fail_page_alloc at random, task-filtered, around create, first use and submission.");
+	igt_describe("As random-failslab, with fail_page_alloc (order 0 "
+		     "included), which also fails the page allocations of "
+		     "faulting user memory in.");
 	igt_subtest("random-fail-page-alloc")
 		random_failures("fail_page_alloc");
 

@@ -20,6 +20,7 @@
  */
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/mempolicy.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -27,6 +28,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,9 +45,6 @@ IGT_TEST_DESCRIPTION("Userptr objects of the vblit virtual render driver under e
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT	1
 #endif
 
 static int fd = -1;
@@ -93,15 +92,6 @@ static void *thp_region(bool huge)
 	igt_assert_eq(mprotect(ptr, THP_SIZE, PROT_READ | PROT_WRITE), 0);
 	igt_assert_eq(madvise(ptr, THP_SIZE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE), 0);
 	return ptr;
-}
-
-static int memfd_sized(const char *name, size_t size)
-{
-	int mfd = memfd_create(name, MFD_CLOEXEC);
-
-	igt_assert_f(mfd >= 0, "memfd_create: %m\n");
-	igt_assert_eq(ftruncate(mfd, size), 0);
-	return mfd;
 }
 
 /* "AnonHugePages:" of the VMA holding @addr, in KiB. */
@@ -225,20 +215,6 @@ static void check_moved(const char *key, int64_t before, const char *what)
 		     what, key, now);
 }
 
-/* Pins may be dropped by a worker: poll up to 2 s for @expected. */
-static void check_pinned(int64_t expected, const char *what)
-{
-	struct timespec start;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (vblit_stat_pinned_pages() != expected &&
-	       vblit_elapsed_ms(&start) < 2000)
-		usleep(10 * 1000);
-	igt_assert_f(vblit_stat_pinned_pages() == expected,
-		     "%s: pinned_pages is %" PRId64 ", expected %" PRId64 "\n",
-		     what, vblit_stat_pinned_pages(), expected);
-}
-
 /* What a used object of @npages holds pinned in this backing. */
 static int64_t pins_of(size_t npages)
 {
@@ -288,26 +264,6 @@ static void check_both_ways(uint32_t handle, void *ptr, size_t size,
 	vblit_device_check_pattern(fd, handle, size, seed + 1, what);
 }
 
-/*
- * Every kind of job on @handle gives @err, with @bo (created before the
- * event, so that no mapping is made meanwhile) left as it was.
- */
-static void check_jobs_fail(uint32_t handle, struct vblit_bo *bo, int err,
-			    const char *what)
-{
-	vblit_pattern_write(bo->map, PAGE, 0xb0b0);
-	igt_assert_f(__vblit_copy(fd, bo->handle, 0, handle, 0, PAGE) == err,
-		     "%s: device read did not give %d\n", what, err);
-	igt_assert_f(__vblit_checksum(fd, bo->handle, 0, handle, 0, PAGE) == err,
-		     "%s: device checksum did not give %d\n", what, err);
-	igt_assert_f(__vblit_fill(fd, handle, 0, PAGE, 0xdead) == err,
-		     "%s: device fill did not give %d\n", what, err);
-	igt_assert_f(__vblit_copy(fd, handle, 0, bo->handle, 0, PAGE) == err,
-		     "%s: device write did not give %d\n", what, err);
-	vblit_gem_wait(fd, bo->handle);
-	vblit_pattern_check(bo->map, PAGE, 0xb0b0, "other object after refused jobs");
-}
-
 /* Pattern @seed with the pages in [@first, @first + @count) zero. */
 static void *pattern_with_hole(size_t size, uint32_t seed, size_t first,
 			       size_t count)
@@ -323,12 +279,6 @@ static void *pattern_with_hole(size_t size, uint32_t seed, size_t first,
 /* ---------------------------------------------------------------------- */
 /* madvise                                                                */
 
-/**
- * SUBTEST: madv-dontneed
- * Description: MADV_DONTNEED over a used object: the pins go, the device
- *	then reads zero (not the stale pages), and data flows both ways over
- *	the new pages.
- */
 static void test_madv_dontneed(void)
 {
 	const size_t size = 16 * PAGE;
@@ -337,12 +287,12 @@ static void test_madv_dontneed(void)
 	int64_t pins = vblit_stat_pinned_pages(), inv;
 
 	use_before(handle, ptr, size, 0x1000);
-	check_pinned(pins + pins_of(16), "after use");
+	vblit_check_pinned(pins + pins_of(16), "after use");
 
 	inv = stat_of("invalidations");
 	igt_assert_eq(madvise(ptr, size, MADV_DONTNEED), 0);
 	check_moved("invalidations", inv, "MADV_DONTNEED");
-	check_pinned(pins, "after MADV_DONTNEED");
+	vblit_check_pinned(pins, "after MADV_DONTNEED");
 
 	/* The device first: it must not read the pages it had. */
 	vblit_device_check_value(fd, handle, size, 0, "device read after MADV_DONTNEED");
@@ -354,14 +304,6 @@ static void test_madv_dontneed(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: madv-free
- * Description: MADV_FREE, then a device write to half of the range, then
- *	MADV_PAGEOUT (which discards clean lazily-freed pages): the device's
- *	write is never lost (a device write cancels the free as a CPU write
- *	does); the other half holds the old data or zero, and the device reads
- *	exactly what the CPU reads.
- */
 static void test_madv_free(void)
 {
 	const size_t size = 16 * PAGE, half = size / 2;
@@ -406,16 +348,6 @@ static void test_madv_free(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: madv-pageout
- * Description: MADV_PAGEOUT sends the pages of a used object to zram swap:
- *	/proc/self/pagemap shows them swapped. With backing=pinned reclaim
- *	skips the pinned pages (and calls no notifier) until an invalidation
- *	dropped the pins, then they swap like any other; the device
- *	swaps them back in with their data; a device write before the next
- *	pageout survives the round trip, also over pages the CPU swapped in
- *	by reading.
- */
 static void test_madv_pageout(void)
 {
 	const size_t size = 16 * PAGE;
@@ -428,7 +360,7 @@ static void test_madv_pageout(void)
 	igt_require_f(swap_available(), "no swap device active (/proc/swaps)\n");
 
 	use_before(handle, ptr, size, 0x1200);
-	check_pinned(pins + pins_of(16), "after use");
+	vblit_check_pinned(pins + pins_of(16), "after use");
 
 	if (backing_pinned()) {
 		/* Reclaim skips pinned pages, and so never drops the pins. */
@@ -436,15 +368,15 @@ static void test_madv_pageout(void)
 		igt_assert_eq(madvise(ptr, size, MADV_PAGEOUT), 0);
 		igt_assert_eq(vblit_count_swapped(ptr, size), 0);
 		igt_assert_eq_s64(stat_of("invalidations"), inv);
-		check_pinned(pins + pins_of(16), "pinned pages after MADV_PAGEOUT");
+		vblit_check_pinned(pins + pins_of(16), "pinned pages after MADV_PAGEOUT");
 		mprotect_round_trip(ptr, size);
-		check_pinned(pins, "after an invalidation");
+		vblit_check_pinned(pins, "after an invalidation");
 	}
 	inv = stat_of("invalidations");
 	calls = pageout_all(ptr, size);
 	igt_info("all pages swapped after %u MADV_PAGEOUT\n", calls);
 	check_moved("invalidations", inv, "MADV_PAGEOUT");
-	check_pinned(pins, "pages in swap");
+	vblit_check_pinned(pins, "pages in swap");
 
 	/* The device swaps the pages in, before the CPU touches them. */
 	vblit_device_check_pattern(fd, handle, size, 0x1201, "device read after swap-out");
@@ -477,12 +409,6 @@ static void test_madv_pageout(void)
 /* ---------------------------------------------------------------------- */
 /* Migration, THP                                                         */
 
-/**
- * SUBTEST: move-pages
- * Description: move_pages() moves every page of a used object to the
- *	other NUMA node (queried before and after): the pins go, the device
- *	then uses the new pages with the data kept.
- */
 static void test_move_pages(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -497,7 +423,7 @@ static void test_move_pages(void)
 		      "one NUMA node: the guest needs -numa with two nodes\n");
 
 	use_before(handle, ptr, size, 0x1300);
-	check_pinned(pins + pins_of(n), "after use");
+	vblit_check_pinned(pins + pins_of(n), "after use");
 
 	for (size_t i = 0; i < n; i++) {
 		int node = vblit_page_node(ptr + i * PAGE);
@@ -519,7 +445,7 @@ static void test_move_pages(void)
 			     "page %zu is on node %d, not on node %d\n",
 			     i, vblit_page_node(ptr + i * PAGE), nodes[i]);
 	check_moved("invalidations", inv, "move_pages");
-	check_pinned(pins, "after migration");
+	vblit_check_pinned(pins, "after migration");
 
 	vblit_device_check_pattern(fd, handle, size, 0x1301, "device read after migration");
 	vblit_pattern_check(ptr, size, 0x1301, "CPU read after migration");
@@ -530,13 +456,6 @@ static void test_move_pages(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: thp-collapse
- * Description: MADV_COLLAPSE turns the 512 small pages under a used 2 MiB
- *	object into one huge page (pinned pages cannot be collapsed: with
- *	backing=pinned an invalidation must drop the pins first); the device
- *	then reads and writes through the huge page.
- */
 static void test_thp_collapse(void)
 {
 	uint8_t *ptr = thp_region(false);
@@ -588,14 +507,6 @@ static void thp_populate(uint8_t *ptr, uint32_t seed)
 		      "no huge page for an aligned MADV_HUGEPAGE range (THP disabled?)\n");
 }
 
-/**
- * SUBTEST: thp-split
- * Description: mprotect(PROT_READ) of one page of a used object over a
- *	huge page splits its PMD: the writable object's jobs give -EFAULT
- *	while a READ_ONLY object reads the PTE-mapped pages; back to
- *	read-write, and after MADV_DONTNEED of one small page of it (a partial
- *	unmap of the huge page), the device reads exactly what the CPU does.
- */
 static void test_thp_split(void)
 {
 	uint8_t *ptr = thp_region(true);
@@ -615,7 +526,7 @@ static void test_thp_split(void)
 	check_moved("invalidations", inv, "mprotect of one page of a huge page");
 	igt_assert_eq(anon_huge_kb(ptr), 0);
 
-	check_jobs_fail(handle, &bo, -EFAULT, "writable object over a read-only page");
+	vblit_check_jobs_fail(fd, handle, &bo, -EFAULT, "writable object over a read-only page");
 	vblit_device_check_pattern(fd, ro, THP_SIZE, 0x1501, "READ_ONLY object after the split");
 	vblit_pattern_check(ptr, THP_SIZE, 0x1501, "CPU read after the split");
 
@@ -674,14 +585,6 @@ static void ksm_ask(int cmd, int reply, char c, uint64_t *pfns, size_t n)
 	igt_assert_eq(read(reply, pfns, n * sizeof(*pfns)), (ssize_t)(n * sizeof(*pfns)));
 }
 
-/**
- * SUBTEST: ksm-merge
- * Description: A used object's pages and a witness process's identical
- *	pages are merged by ksmd (same PFN, KSM flag): the device reads them
- *	through a READ_ONLY object, then a device write through the writable
- *	object breaks COW: the data lands in the parent's new pages and the
- *	witness process's pages are unchanged (a security test).
- */
 static void test_ksm_merge(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -842,16 +745,6 @@ static void uffd_register_wp(int uffd, void *base, size_t size,
 		     "UFFDIO_REGISTER(WP): %m\n");
 }
 
-/**
- * SUBTEST: uffd-wp-unpopulated
- * Description: a range registered for userfaultfd write-protection and
- *	never write-protected, half of it never touched: acquiring it is
- *	ordinary faulting, with nothing for the monitor to resolve, in every
- *	backing. A READ_ONLY object reads zeros from the untouched half, a
- *	writable one's device write lands everywhere. Regression: a first
- *	version of the unpinned backing's userfaultfd handling refused (-EFAULT)
- *	every page of a registered range that needed a fault.
- */
 static void test_uffd_wp_unpopulated(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -884,17 +777,6 @@ static void test_uffd_wp_unpopulated(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: uffd-wp
- * Description: userfaultfd write-protection of a used object's range: the
- *	device reads through a READ_ONLY object; a device write never
- *	bypasses the protection: either the acquisition waits for the monitor
- *	to resolve a write-protect fault for every page (whose snapshot, taken
- *	then, holds the old data: backing=unpinned, which faults what HMM
- *	found protected through fixup_user_fault(), and backing=pinned on
- *	6.12), or it gives -EFAULT with the memory unchanged (backing=pinned
- *	on 6.1, whose FOLL_LONGTERM fallback faults without retry).
- */
 static void test_uffd_wp(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -966,18 +848,10 @@ static void test_uffd_wp(void)
 /* ---------------------------------------------------------------------- */
 /* memfd, mremap, shared files                                            */
 
-/**
- * SUBTEST: memfd-shrink
- * Description: ftruncate() of a MAP_SHARED memfd under a used object to
- *	half its size: every job on the object gives -EFAULT (its second half
- *	is past EOF), the data before EOF is intact for the CPU, the file and
- *	an object over that half; grown back, the object works again and the
- *	second half reads zero.
- */
 static void test_memfd_shrink(void)
 {
 	const size_t size = 16 * PAGE, half = size / 2;
-	int mfd = memfd_sized("vblit-shrink", size);
+	int mfd = vblit_memfd("vblit-shrink", size);
 	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	struct vblit_bo bo = vblit_bo_create(fd, PAGE);
 	uint8_t *buf = malloc(size), *expected;
@@ -992,7 +866,7 @@ static void test_memfd_shrink(void)
 	igt_assert_eq(ftruncate(mfd, half), 0);
 	check_moved("invalidations", inv, "memfd shrink");
 
-	check_jobs_fail(handle, &bo, -EFAULT, "object reaching past EOF");
+	vblit_check_jobs_fail(fd, handle, &bo, -EFAULT, "object reaching past EOF");
 	vblit_pattern_check(ptr, half, 0x1801, "CPU read before EOF");
 	igt_assert_eq(pread(mfd, buf, half, 0), (ssize_t)half);
 	vblit_pattern_check(buf, half, 0x1801, "file before EOF");
@@ -1021,16 +895,10 @@ static void test_memfd_shrink(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: memfd-punch-hole
- * Description: fallocate(PUNCH_HOLE) of four pages of a MAP_SHARED memfd
- *	under a used object: the device, the CPU and the file read zero
- *	there and the old data elsewhere; device writes reach the file.
- */
 static void test_memfd_punch_hole(void)
 {
 	const size_t size = 16 * PAGE;
-	int mfd = memfd_sized("vblit-punch", size);
+	int mfd = vblit_memfd("vblit-punch", size);
 	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	uint8_t *buf = malloc(size), *expected;
 	uint32_t handle;
@@ -1064,14 +932,6 @@ static void test_memfd_punch_hole(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mremap-move
- * Description: mremap(MAYMOVE|FIXED) moves a used object's memory away:
- *	the object stays bound to the old address, so every job gives -EFAULT
- *	and the moved data is untouched; fresh memory mapped at the old
- *	address is then what the object reads and writes, still without
- *	touching the moved data.
- */
 static void test_mremap_move(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1090,7 +950,7 @@ static void test_mremap_move(void)
 	check_moved("invalidations", inv, "mremap");
 	check_moved("inv_unmap", unmap, "mremap");
 
-	check_jobs_fail(handle, &bo, -EFAULT, "object over the old address");
+	vblit_check_jobs_fail(fd, handle, &bo, -EFAULT, "object over the old address");
 	vblit_pattern_check(moved, size, 0x1a01, "moved data after refused jobs");
 
 	again = mmap(ptr, size, PROT_READ | PROT_WRITE,
@@ -1123,14 +983,6 @@ static void shared_file_peer(const char *path, size_t size, uint32_t seed,
 	close(pfd);
 }
 
-/**
- * SUBTEST: shared-file
- * Description: A MAP_SHARED tmpfs file under an object: device writes reach
- *	the file (pread) and another process's mapping; that process's writes
- *	reach the device. Device writes into pages the CPU only read (clean
- *	pages) survive MADV_PAGEOUT of the mapping: they must not be dropped
- *	as clean.
- */
 static void test_shared_file(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1188,13 +1040,6 @@ static void test_shared_file(void)
 /* ---------------------------------------------------------------------- */
 /* mlock                                                                  */
 
-/**
- * SUBTEST: mlock
- * Description: mlock() of a used object's memory: the device keeps working;
- *	MADV_PAGEOUT and MADV_DONTNEED are refused (-EINVAL) and nothing is
- *	swapped; after munlock() the pages go to swap and the device swaps
- *	them back in with their data.
- */
 static void test_mlock(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1225,13 +1070,6 @@ static void test_mlock(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: mlock-onfault
- * Description: mlock2(MLOCK_ONFAULT) of memory nobody touched: the device's
- *	acquisition faults the pages in, and they are then locked (resident,
- *	not reclaimable); after munlock() they swap out and back with the
- *	device's data.
- */
 static void test_mlock_onfault(void)
 {
 	const size_t n = 16, size = n * PAGE;
@@ -1392,14 +1230,6 @@ static void numab_child(void)
 	munmap(ptr, size);
 }
 
-/**
- * SUBTEST: numa-balancing
- * Description: Automatic NUMA balancing left on (with short scan periods),
- *	a process whose object's memory is on node 0 running on node 1: the
- *	scanner's hinting faults (and the migrations they start) invalidate
- *	the object within a few seconds, and every device read and write
- *	meanwhile sees exactly the CPU's data.
- */
 static void test_numa_balancing(void)
 {
 	igt_require_f(vblit_numa_nodes() >= 2,
@@ -1601,7 +1431,7 @@ static __noreturn void oom_victim(int go, int report, bool busy)
 		r.busy_pages = busy_size / PAGE;
 	}
 
-	mfd = memfd_sized("vblit-oom-anchor", PAGE);
+	mfd = vblit_memfd("vblit-oom-anchor", PAGE);
 	anchor = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	igt_assert(anchor != MAP_FAILED);
 	r.handles[r.nhandles] = vblit_gem_userptr(fd, anchor, PAGE, 0);
@@ -1720,7 +1550,7 @@ static void test_oom(bool busy)
 	oom_cgroup_add(victim);
 	igt_assert_eq(write(go_victim[1], "g", 1), 1);
 	igt_assert_eq(read(report[0], &r, sizeof(r)), (ssize_t)sizeof(r));
-	check_pinned(pins0 + pins_of(r.idle_pages + r.busy_pages + r.anchor_pages),
+	vblit_check_pinned(pins0 + pins_of(r.idle_pages + r.busy_pages + r.anchor_pages),
 		     "victim's objects in use");
 
 	/* Killed while blocked in the anchor's invalidation: it stays. */
@@ -1771,7 +1601,7 @@ static void test_oom(bool busy)
 		igt_assert_lte(1, stat_of("nonblock_refused") - refused0);
 	else
 		igt_assert_eq_s64(stat_of("nonblock_refused") - refused0, 0);
-	check_pinned(pins0 + pins_of(r.anchor_pages), "after the reaper");
+	vblit_check_pinned(pins0 + pins_of(r.anchor_pages), "after the reaper");
 	igt_assert_eq(proc_state(victim), 'D');
 
 	/* Release the anchor: the victim dies. */
@@ -1806,15 +1636,6 @@ static void require_nonblock_hook(void)
 		      "no usable debugfs vblit/" VBLIT_NONBLOCK_HOOK " (%d)\n", err);
 }
 
-/**
- * SUBTEST: nonblock-idle
- * Description: A non-blockable invalidation (the OOM reaper's kind,
- *	delivered by the debugfs hook) of an idle object completes: the pins
- *	go, the next job re-acquires the pages and the data is right both
- *	ways. Addresses no object of the writer's mm covers give -ENOENT,
- *	also for another process's objects; overlapping objects are all
- *	invalidated.
- */
 static void test_nonblock_idle(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1825,7 +1646,7 @@ static void test_nonblock_idle(void)
 
 	require_nonblock_hook();
 	use_before(handle, ptr, size, 0x2000);	/* leaves 0x2001 */
-	check_pinned(pins + pins_of(16), "after use");
+	vblit_check_pinned(pins + pins_of(16), "after use");
 
 	ok = stat_of("nonblock_ok");
 	refused = stat_of("nonblock_refused");
@@ -1833,7 +1654,7 @@ static void test_nonblock_idle(void)
 	igt_assert_eq(vblit_invalidate_nonblock(ptr + 5 * PAGE), 0);
 	igt_assert_eq_s64(stat_of("nonblock_ok"), ok + 1);
 	igt_assert_eq_s64(stat_of("nonblock_refused"), refused);
-	check_pinned(pins, "after a completed non-blockable invalidation");
+	vblit_check_pinned(pins, "after a completed non-blockable invalidation");
 
 	vblit_pattern_check(ptr, size, 0x2001, "CPU read after the invalidation");
 	vblit_device_check_pattern(fd, handle, size, 0x2001, "device read after the invalidation");
@@ -1858,13 +1679,6 @@ static void test_nonblock_idle(void)
 	vblit_assert_no_leaks();
 }
 
-/**
- * SUBTEST: nonblock-busy
- * Description: A non-blockable invalidation of an object with a held job
- *	in flight is refused (-EBUSY, counted): the pages stay valid for the
- *	job, whose data lands where the CPU reads it once released; then the
- *	same invalidation completes and the next job re-acquires.
- */
 static void test_nonblock_busy(void)
 {
 	const size_t size = 16 * PAGE;
@@ -1884,7 +1698,7 @@ static void test_nonblock_busy(void)
 	igt_assert_eq_s64(stat_of("nonblock_refused"), refused + 1);
 	igt_assert_eq_s64(stat_of("nonblock_ok"), ok);
 	igt_assert(vblit_gem_busy(fd, handle));
-	check_pinned(pins + pins_of(16), "after a refused invalidation");
+	vblit_check_pinned(pins + pins_of(16), "after a refused invalidation");
 
 	vblit_job_release(fd, job);
 	vblit_gem_wait(fd, handle);
@@ -1892,7 +1706,7 @@ static void test_nonblock_busy(void)
 
 	igt_assert_eq(vblit_invalidate_nonblock(ptr), 0);
 	igt_assert_eq_s64(stat_of("nonblock_ok"), ok + 1);
-	check_pinned(pins, "after the invalidation completed");
+	vblit_check_pinned(pins, "after the invalidation completed");
 	vblit_device_check_value(fd, handle, size, 0x21212121, "device read after it completed");
 	check_both_ways(handle, ptr, size, 0x2110, "refused, then completed non-blockable invalidation");
 
@@ -1927,7 +1741,7 @@ static void write_not_dirtied_lazyfree(void)
 static void write_not_dirtied_clean_shmem(void)
 {
 	const size_t size = 16 * PAGE;
-	int mfd = memfd_sized("vblit-clean", size);
+	int mfd = vblit_memfd("vblit-clean", size);
 	uint8_t *ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	uint8_t *buf = malloc(size);
 	uint32_t handle;
@@ -1950,124 +1764,195 @@ static void write_not_dirtied_clean_shmem(void)
 igt_main
 {
 	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
-		igt_require_f(vblit_stats_available(),
-			      "no counters at %s (debugfs not mounted?)\n",
-			      vblit_stats_path());
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
-		igt_info("userptr backing: %s\n",
-			 backing_pinned() ? "pinned" : "unpinned");
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR | VBLIT_SUITE_STATS,
+				      &backing);
 		numab_quiet();
 	}
 
-	igt_describe("MADV_DONTNEED: pins dropped, the device reads zero, then new data.");
+	igt_describe("MADV_DONTNEED over a used object: the pins go, the "
+		     "device then reads zero (not the stale pages), and data "
+		     "flows both ways over the new pages.");
 	igt_subtest("madv-dontneed")
 		test_madv_dontneed();
 
-	igt_describe("MADV_FREE then MADV_PAGEOUT: device writes are never discarded.");
+	igt_describe("MADV_FREE, then a device write to half of the range, "
+		     "then MADV_PAGEOUT (which discards clean lazily-freed "
+		     "pages): the device's write is never lost (a device write "
+		     "cancels the free as a CPU write does); the other half "
+		     "holds the old data or zero, and the device reads exactly "
+		     "what the CPU reads.");
 	igt_subtest("madv-free")
 		test_madv_free();
 
-	igt_describe("MADV_PAGEOUT through zram: pages swap out and back with their data.");
+	igt_describe("MADV_PAGEOUT sends the pages of a used object to zram "
+		     "swap: /proc/self/pagemap shows them swapped. With "
+		     "backing=pinned reclaim skips the pinned pages (and calls "
+		     "no notifier) until an invalidation dropped the pins, "
+		     "then they swap like any other; the device swaps them "
+		     "back in with their data; a device write before the next "
+		     "pageout survives the round trip, also over pages the CPU "
+		     "swapped in by reading.");
 	igt_subtest("madv-pageout")
 		test_madv_pageout();
 
-	igt_describe("move_pages to the other node: pages move, data is kept.");
+	igt_describe("move_pages() moves every page of a used object to the "
+		     "other NUMA node (queried before and after): the pins go, "
+		     "the device then uses the new pages with the data kept.");
 	igt_subtest("move-pages")
 		test_move_pages();
 
-	igt_describe("MADV_COLLAPSE into a huge page under a used object.");
+	igt_describe("MADV_COLLAPSE turns the 512 small pages under a used 2 "
+		     "MiB object into one huge page (pinned pages cannot be "
+		     "collapsed: with backing=pinned an invalidation must drop "
+		     "the pins first); the device then reads and writes "
+		     "through the huge page.");
 	igt_subtest("thp-collapse")
 		test_thp_collapse();
 
-	igt_describe("A huge page split by mprotect and a partial unmap.");
+	igt_describe("mprotect(PROT_READ) of one page of a used object over a "
+		     "huge page splits its PMD: the writable object's jobs "
+		     "give -EFAULT while a READ_ONLY object reads the "
+		     "PTE-mapped pages; back to read-write, and after "
+		     "MADV_DONTNEED of one small page of it (a partial unmap "
+		     "of the huge page), the device reads exactly what the CPU "
+		     "does.");
 	igt_subtest("thp-split")
 		test_thp_split();
 
-	igt_describe("KSM-merged pages: a device write breaks COW, the other process is unchanged.");
+	igt_describe("A used object's pages and a witness process's identical "
+		     "pages are merged by ksmd (same PFN, KSM flag): the "
+		     "device reads them through a READ_ONLY object, then a "
+		     "device write through the writable object breaks COW: the "
+		     "data lands in the parent's new pages and the witness "
+		     "process's pages are unchanged (a security test).");
 	igt_subtest("ksm-merge")
 		test_ksm_merge();
 
-	igt_describe("userfaultfd write-protection is never bypassed by the device.");
+	igt_describe("userfaultfd write-protection of a used object's range: "
+		     "the device reads through a READ_ONLY object; a device "
+		     "write never bypasses the protection: either the "
+		     "acquisition waits for the monitor to resolve a "
+		     "write-protect fault for every page (whose snapshot, "
+		     "taken then, holds the old data: backing=unpinned, which "
+		     "faults what HMM found protected through "
+		     "fixup_user_fault(), and backing=pinned on 6.12), or it "
+		     "gives -EFAULT with the memory unchanged (backing=pinned "
+		     "on 6.1, whose FOLL_LONGTERM fallback faults without "
+		     "retry).");
 	igt_subtest("uffd-wp")
 		test_uffd_wp();
 
-	igt_describe("A userfaultfd-registered range that needs ordinary faults works in every backing.");
+	igt_describe("A range registered for userfaultfd write-protection and "
+		     "never write-protected, half of it never touched: "
+		     "acquiring it is ordinary faulting, with nothing for the "
+		     "monitor to resolve, in every backing. A READ_ONLY object "
+		     "reads zeros from the untouched half, a writable one's "
+		     "device write lands everywhere. Regression: a first "
+		     "version of the unpinned backing's userfaultfd handling "
+		     "refused (-EFAULT) every page of a registered range that "
+		     "needed a fault.");
 	igt_subtest("uffd-wp-unpopulated")
 		test_uffd_wp_unpopulated();
 
-	igt_describe("memfd truncated under an object: -EFAULT past EOF, data before it intact.");
+	igt_describe("ftruncate() of a MAP_SHARED memfd under a used object to "
+		     "half its size: every job on the object gives -EFAULT "
+		     "(its second half is past EOF), the data before EOF is "
+		     "intact for the CPU, the file and an object over that "
+		     "half; grown back, the object works again and the second "
+		     "half reads zero.");
 	igt_subtest("memfd-shrink")
 		test_memfd_shrink();
 
-	igt_describe("memfd hole punched under an object: zeros there, for everyone.");
+	igt_describe("fallocate(PUNCH_HOLE) of four pages of a MAP_SHARED "
+		     "memfd under a used object: the device, the CPU and the "
+		     "file read zero there and the old data elsewhere; device "
+		     "writes reach the file.");
 	igt_subtest("memfd-punch-hole")
 		test_memfd_punch_hole();
 
-	igt_describe("mremap away: the object stays at the old address, the moved data is untouched.");
+	igt_describe("mremap(MAYMOVE|FIXED) moves a used object's memory away: "
+		     "the object stays bound to the old address, so every job "
+		     "gives -EFAULT and the moved data is untouched; fresh "
+		     "memory mapped at the old address is then what the object "
+		     "reads and writes, still without touching the moved data.");
 	igt_subtest("mremap-move")
 		test_mremap_move();
 
-	igt_describe("A shared tmpfs file: device writes reach the file and survive reclaim.");
+	igt_describe("A MAP_SHARED tmpfs file under an object: device writes "
+		     "reach the file (pread) and another process's mapping; "
+		     "that process's writes reach the device. Device writes "
+		     "into pages the CPU only read (clean pages) survive "
+		     "MADV_PAGEOUT of the mapping: they must not be dropped as "
+		     "clean.");
 	igt_subtest("shared-file")
 		test_shared_file();
 
-	igt_describe("mlock: locked memory is used and not reclaimed; munlock lets it swap.");
+	igt_describe("mlock() of a used object's memory: the device keeps "
+		     "working; MADV_PAGEOUT and MADV_DONTNEED are refused "
+		     "(-EINVAL) and nothing is swapped; after munlock() the "
+		     "pages go to swap and the device swaps them back in with "
+		     "their data.");
 	igt_subtest("mlock")
 		test_mlock();
 
-	igt_describe("mlock2(MLOCK_ONFAULT): pages the device faults in are locked.");
+	igt_describe("mlock2(MLOCK_ONFAULT) of memory nobody touched: the "
+		     "device's acquisition faults the pages in, and they are "
+		     "then locked (resident, not reclaimable); after munlock() "
+		     "they swap out and back with the device's data.");
 	igt_subtest("mlock-onfault")
 		test_mlock_onfault();
 
-	igt_describe("Automatic NUMA balancing invalidates the object; data stays right.");
+	igt_describe("Automatic NUMA balancing left on (with short scan "
+		     "periods), a process whose object's memory is on node 0 "
+		     "running on node 1: the scanner's hinting faults (and the "
+		     "migrations they start) invalidate the object within a "
+		     "few seconds, and every device read and write meanwhile "
+		     "sees exactly the CPU's data.");
 	igt_subtest("numa-balancing")
 		test_numa_balancing();
 
-	/**
-	 * SUBTEST: oom-idle
-	 * Description: A process in a memory cgroup holding idle, used
-	 *	objects is picked by the group's OOM killer (dying already, so
-	 *	silently) and the OOM reaper invalidates its objects without
-	 *	blocking: exactly one completed non-blockable invalidation per
-	 *	object, none refused, the pins go at once; the process is
-	 *	reaped and every object and pin is released.
-	 */
-	igt_describe("The OOM reaper completes non-blockable invalidations of idle objects.");
+	igt_describe("A process in a memory cgroup holding idle, used objects "
+		     "is picked by the group's OOM killer (dying already, so "
+		     "silently) and the OOM reaper invalidates its objects "
+		     "without blocking: exactly one completed non-blockable "
+		     "invalidation per object, none refused, the pins go at "
+		     "once; the process is reaped and every object and pin is "
+		     "released.");
 	igt_subtest("oom-idle")
 		test_oom(false);
 
-	/**
-	 * SUBTEST: oom-busy
-	 * Description: As oom-idle with one object busy (a held job): the
-	 *	reaper refuses it (counted) and reaps the rest; once the job is
-	 *	released its next attempt completes; nothing hangs and every
-	 *	object and pin is released.
-	 */
-	igt_describe("The OOM reaper is refused by a busy object, then completes.");
+	igt_describe("As oom-idle with one object busy (a held job): the "
+		     "reaper refuses it (counted) and reaps the rest; once the "
+		     "job is released its next attempt completes; nothing "
+		     "hangs and every object and pin is released.");
 	igt_subtest("oom-busy")
 		test_oom(true);
 
-	igt_describe("Non-blockable invalidation of an idle object completes.");
+	igt_describe("A non-blockable invalidation (the OOM reaper's kind, "
+		     "delivered by the debugfs hook) of an idle object "
+		     "completes: the pins go, the next job re-acquires the "
+		     "pages and the data is right both ways. Addresses no "
+		     "object of the writer's mm covers give -ENOENT, also for "
+		     "another process's objects; overlapping objects are all "
+		     "invalidated.");
 	igt_subtest("nonblock-idle")
 		test_nonblock_idle();
 
-	igt_describe("Non-blockable invalidation of a busy object is refused, then completes.");
+	igt_describe("A non-blockable invalidation of an object with a held "
+		     "job in flight is refused (-EBUSY, counted): the pages "
+		     "stay valid for the job, whose data lands where the CPU "
+		     "reads it once released; then the same invalidation "
+		     "completes and the next job re-acquires.");
 	igt_subtest("nonblock-busy")
 		test_nonblock_busy();
 
-	/**
-	 * SUBTEST: write-not-dirtied
-	 * Description: Regression test for device writes lost on reclaim:
-	 *	pages the device wrote must be dirty before reclaim looks at
-	 *	them, or it discards them as clean: lazily-freed (MADV_FREE)
-	 *	anonymous pages, and shmem pages the CPU only read. Found with
-	 *	backing=unpinned, which acquired the pages through
-	 *	hmm_range_fault() and never marked them dirty.
-	 */
-	igt_describe("Device writes are never discarded by reclaim as clean pages.");
+	igt_describe("Regression test for device writes lost on reclaim: pages "
+		     "the device wrote must be dirty before reclaim looks at "
+		     "them, or it discards them as clean: lazily-freed "
+		     "(MADV_FREE) anonymous pages, and shmem pages the CPU "
+		     "only read. Found with backing=unpinned, which acquired "
+		     "the pages through hmm_range_fault() and never marked "
+		     "them dirty.");
 	igt_subtest_with_dynamic("write-not-dirtied") {
 		igt_dynamic("lazyfree-anon")
 			write_not_dirtied_lazyfree();

@@ -35,7 +35,6 @@ IGT_TEST_DESCRIPTION("Races between the vblit device and the mm on userptr objec
 #define DWORDS		(PAGE / 4)
 
 static int fd = -1;
-static uint32_t backing;
 
 /* ---------------------------------------------------------------------- */
 /* Failures in threads                                                    */
@@ -75,6 +74,23 @@ static bool race_stopped(atomic_bool *stop)
 static void race_assert_none(void)
 {
 	igt_assert_f(!atomic_load(&race_failed), "%s", race_msg);
+}
+
+/* Let the threads race for @ms from @start (less if one fails), then stop them. */
+static void race_for(unsigned int ms, struct timespec *start, atomic_bool *stop)
+{
+	clock_gettime(CLOCK_MONOTONIC, start);
+	while (vblit_elapsed_ms(start) < ms && !atomic_load(&race_failed))
+		usleep(50 * 1000);
+	atomic_store(stop, true);
+}
+
+/* Once they are joined: none failed, and they stopped within 20 s. */
+static void race_joined(const struct timespec *start, unsigned int ms)
+{
+	race_assert_none();
+	igt_assert_f(vblit_elapsed_ms(start) < ms + 20000,
+		     "threads took %.0f ms to stop\n", vblit_elapsed_ms(start));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -231,9 +247,7 @@ static void slotted_init(struct slotted *s, uint32_t owner, size_t npages,
 	s->lock = calloc(npages, sizeof(*s->lock));
 	igt_assert(s->cur && s->lock);
 	versions_init(&s->versions, 1);
-	s->mfd = memfd_create("vblit-slots", MFD_CLOEXEC);
-	igt_assert(s->mfd >= 0);
-	igt_assert_eq(ftruncate(s->mfd, npages * nslots * PAGE), 0);
+	s->mfd = vblit_memfd("vblit-slots", npages * nslots * PAGE);
 	for (size_t i = 0; i < npages; i++) {
 		pthread_mutex_init(&s->lock[i], NULL);
 		for (size_t j = 0; j < nslots; j++) {
@@ -446,16 +460,6 @@ static void *ir_mutator_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: invalidate-race
- * Description: Two threads remap, munmap-and-remap, mprotect (read-only,
- *	none), MADV_DONTNEED, MADV_PAGEOUT and MADV_COLD random pages of three
- *	objects while a thread per object copies them out and in, some jobs
- *	held in flight: every job either fails with -EFAULT or -EBUSY or
- *	produced exactly right data (every page read is a whole page that
- *	was once at that index, and the last write of each object is found
- *	in its pages' pools), and nothing hangs.
- */
 static void test_invalidate_race(void)
 {
 	struct ir_state *st = calloc(1, sizeof(*st));
@@ -485,10 +489,7 @@ static void test_invalidate_race(void)
 		igt_assert_eq(pthread_create(&mt[m], NULL, ir_mutator_thread, &mutators[m]), 0);
 	}
 
-	timer_start(&start);
-	while (vblit_elapsed_ms(&start) < IR_MS && !atomic_load(&race_failed))
-		usleep(50 * 1000);
-	atomic_store(&st->stop, true);
+	race_for(IR_MS, &start, &st->stop);
 	for (unsigned int m = 0; m < 2; m++)
 		pthread_join(mt[m], NULL);
 	for (unsigned int o = 0; o < IR_OBJECTS; o++) {
@@ -496,9 +497,7 @@ static void test_invalidate_race(void)
 		vblit_bo_destroy(fd, &workers[o].in);
 		vblit_bo_destroy(fd, &workers[o].out);
 	}
-	race_assert_none();
-	igt_assert_f(vblit_elapsed_ms(&start) < IR_MS + 20000,
-		     "threads took %.0f ms to stop\n", vblit_elapsed_ms(&start));
+	race_joined(&start, IR_MS);
 
 	for (unsigned int o = 0; o < IR_OBJECTS; o++) {
 		struct ir_object *ob = &st->obj[o];
@@ -685,17 +684,6 @@ static void *sm_mutator_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: stress-mm
- * Description: Three threads create objects over random parts of an
- *	arena (READ_ONLY and PROBE ones too), submit reads and writes (some
- *	held, some objects closed with a job in flight) and close them, while
- *	one thread applies mm events to the arena and another churns
- *	unrelated private memory (mmap, mprotect, madvise, munmap) for 4 s:
- *	errors only -EFAULT and -EBUSY, every read page right, every last
- *	write in place, the CPU and the device agree at the end, and every
- *	object and pin is released.
- */
 static void test_stress_mm(void)
 {
 	struct sm_state *st = calloc(1, sizeof(*st));
@@ -719,19 +707,14 @@ static void test_stress_mm(void)
 		mutators[m] = (struct sm_mutator){ .st = st, .seed = 0x4004 + m, .unrelated = m };
 		igt_assert_eq(pthread_create(&mt[m], NULL, sm_mutator_thread, &mutators[m]), 0);
 	}
-	timer_start(&start);
-	while (vblit_elapsed_ms(&start) < SM_MS && !atomic_load(&race_failed))
-		usleep(50 * 1000);
-	atomic_store(&st->stop, true);
+	race_for(SM_MS, &start, &st->stop);
 	for (unsigned int m = 0; m < 2; m++)
 		pthread_join(mt[m], NULL);
 	for (unsigned int t = 0; t < SM_CREATORS; t++) {
 		pthread_join(ct[t], NULL);
 		vblit_bo_destroy(fd, &creators[t].bo);
 	}
-	race_assert_none();
-	igt_assert_f(vblit_elapsed_ms(&start) < SM_MS + 20000,
-		     "threads took %.0f ms to stop\n", vblit_elapsed_ms(&start));
+	race_joined(&start, SM_MS);
 
 	for (unsigned int t = 0; t < SM_CREATORS; t++) {
 		struct slotted *s = &st->part[t];
@@ -789,15 +772,6 @@ static void *toggler_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: retry-bounded
- * Description: One thread toggles the protection of a used object's range
- *	(read-write, read-write-exec: jobs stay legal) in a tight loop while
- *	fills and copies are submitted on it for 3 s: each submission
- *	completes (with exactly its data) or returns -EBUSY, within
- *	VBLIT_PARAM_RETRY_TIMEOUT_MS plus scheduling slack; no livelock, and
- *	the retry counters moved.
- */
 static void test_retry_bounded(void)
 {
 	const size_t size = 64 * PAGE;
@@ -920,18 +894,6 @@ static double cp_full_acquisition_ms(uint8_t *addr, uint32_t handle, uint32_t va
 	return vblit_elapsed_ms(&start);
 }
 
-/**
- * SUBTEST: collision-progress
- * Description: A 64 MiB object is invalidated 2 MiB at a time, four
- *	windows per full acquisition of it, while it is acquired again, at
- *	least 20 times (what automatic NUMA balancing does to a large
- *	buffer). Every
- *	acquisition completes without -EBUSY, because the chunks of a
- *	collided round that no invalidation touched are kept (the kernel's
- *	kept_chunks counter moves), and the device sees exactly the CPU's
- *	data. Regression test for the -EBUSY that 64 MiB pinned acquisitions
- *	got under NUMA balancing when every collision threw the round away.
- */
 static void test_collision_progress(void)
 {
 	struct sweeper sw = {};
@@ -1093,15 +1055,6 @@ static void *rvi_churn_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: remove-vs-invalidate
- * Description: Objects closed while invalidations of their range run (the
- *	notifier-remove use-after-free class, upstream 319561669a59): an
- *	invalidation blocked on a held job while the object is closed before
- *	or after the release, or its whole file closed; then 2 s of objects
- *	created, used and closed against a thread applying mm events to their
- *	range. Data right, no hang, no splat, everything released.
- */
 static void test_remove_vs_invalidate(void)
 {
 	const size_t size = 8 * PAGE;
@@ -1415,15 +1368,6 @@ static void *fs_forker_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: fork-storm
- * Description: One thread forks children in a loop while the parent
- *	writes a new version of a 16-page object through the device and
- *	checks it, for 4 s: every device write is exactly in the parent's
- *	memory; every child sees one whole version (fork waits for the job in
- *	flight), reads it through its own object, and exits, a third of them
- *	with the object open and a held job.
- */
 static void test_fork_storm(void)
 {
 	struct fs_state st = {};
@@ -1551,18 +1495,6 @@ static void *ss_zapper_thread(void *data)
 	return NULL;
 }
 
-/**
- * SUBTEST: shared-submitters
- * Description: Several threads (dynamic subtests submitters-2 and
- *	submitters-4) submit 4 KiB CHECKSUM jobs from random pages of one
- *	8 MiB object over anonymous memory while another thread drops single
- *	pages of it with MADV_DONTNEED, for 4 s: every hash is that of the
- *	page's data or of zeros, and after close the driver's pinned-page
- *	counter and the kernel's FOLL_PIN balance (/proc/vmstat) are back at
- *	their starting values. Concurrent validations of one object, each
- *	colliding with invalidations of a few of its chunks, once leaked the
- *	pins of chunks published by both.
- */
 static void test_shared_submitters(unsigned int nsub)
 {
 	struct ss_submitter subs[SS_MAX] = {};
@@ -1597,10 +1529,7 @@ static void test_shared_submitters(unsigned int nsub)
 	}
 	igt_assert_eq(pthread_create(&zap_t, NULL, ss_zapper_thread, &st), 0);
 
-	timer_start(&start);
-	while (vblit_elapsed_ms(&start) < SS_MS && !atomic_load(&race_failed))
-		usleep(50 * 1000);
-	atomic_store(&st.stop, true);
+	race_for(SS_MS, &start, &st.stop);
 	pthread_join(zap_t, NULL);
 	for (unsigned int i = 0; i < nsub; i++) {
 		pthread_join(sub_t[i], NULL);
@@ -1633,17 +1562,54 @@ static void test_shared_submitters(unsigned int nsub)
 /* ---------------------------------------------------------------------- */
 /* The fuzzer                                                             */
 
-/* build/tools/vblit_fuzz, next to build/igt. */
+/*
+ * The fuzzer is a helper program, found as in an IGT install, not through
+ * this project's build/ layout: $VBLIT_FUZZER if set, else vblit_fuzz
+ * beside this binary (an install puts both in libexec/igt-gpu-tools/),
+ * else vblit_fuzz on $PATH. NULL if none is executable.
+ */
+#define FUZZER_ENV	"VBLIT_FUZZER"
+#define FUZZER_NAME	"vblit_fuzz"
+
+static const char *fuzzer_found(char *path, size_t size, const char *dir)
+{
+	snprintf(path, size, "%s/%s", dir, FUZZER_NAME);
+	return access(path, X_OK) == 0 ? path : NULL;
+}
+
 static const char *fuzzer_path(void)
 {
 	static char path[4096];
-	char exe[4096];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *env = getenv(FUZZER_ENV);
+	char buf[4096], *dir, *save;
+	ssize_t len;
 
-	igt_assert(len > 0);
-	exe[len] = 0;
-	snprintf(path, sizeof(path), "%s/../tools/vblit_fuzz", dirname(exe));
-	return path;
+	if (env && *env)
+		return access(env, X_OK) == 0 ? env : NULL;
+
+	len = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (len > 0) {
+		buf[len] = '\0';
+		if (fuzzer_found(path, sizeof(path), dirname(buf)))
+			return path;
+	}
+
+	snprintf(buf, sizeof(buf), "%s", getenv("PATH") ?: "");
+	for (dir = strtok_r(buf, ":", &save); dir; dir = strtok_r(NULL, ":", &save))
+		if (fuzzer_found(path, sizeof(path), dir))
+			return path;
+	return NULL;
+}
+
+/* Skip the subtest, with the reason, where there is no fuzzer. */
+static void require_fuzzer(void)
+{
+	const char *env = getenv(FUZZER_ENV);
+
+	igt_require_f(fuzzer_path(),
+		      "no executable %s ($%s %s%s, none beside this test or on $PATH): set $%s to the fuzzer's path (make igt builds build/tools/vblit_fuzz)\n",
+		      FUZZER_NAME, FUZZER_ENV, env && *env ? "is " : "unset",
+		      env && *env ? env : "", FUZZER_ENV);
 }
 
 /* Run the fuzzer; its output goes to the log; assert it exits 0. */
@@ -1657,8 +1623,7 @@ static void run_fuzzer(uint64_t seed, unsigned int seconds, unsigned int procs,
 	FILE *f;
 	pid_t pid;
 
-	igt_assert_f(access(path, X_OK) == 0,
-		     "no fuzzer at %s (make igt builds it): %m\n", path);
+	igt_assert(path);
 	snprintf(seed_s, sizeof(seed_s), "%" PRIu64, seed);
 	snprintf(secs_s, sizeof(secs_s), "%u", seconds);
 	snprintf(procs_s, sizeof(procs_s), "%u", procs);
@@ -1699,48 +1664,74 @@ static uint64_t env_u64(const char *name, uint64_t def)
 
 igt_main
 {
-	igt_fixture {
-		fd = vblit_open();
-		igt_assert_eq(sysconf(_SC_PAGESIZE), PAGE);
-		vblit_require_userptr(fd);
-		igt_require_f(vblit_stats_available(),
-			      "no counters at %s (debugfs not mounted?)\n",
-			      vblit_stats_path());
-		backing = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
-		igt_info("userptr backing: %s\n",
-			 backing == VBLIT_USERPTR_BACKING_PINNED ? "pinned" : "unpinned");
-	}
+	igt_fixture
+		fd = vblit_suite_open(VBLIT_SUITE_USERPTR | VBLIT_SUITE_STATS,
+				      NULL);
 
-	igt_describe("Jobs racing munmap/remap/mprotect/madvise of their pages: errors or right data.");
+	igt_describe("Two threads remap, munmap-and-remap, mprotect "
+		     "(read-only, none), MADV_DONTNEED, MADV_PAGEOUT and "
+		     "MADV_COLD random pages of three objects while a thread "
+		     "per object copies them out and in, some jobs held in "
+		     "flight: every job either fails with -EFAULT or -EBUSY or "
+		     "produced exactly right data (every page read is a whole "
+		     "page that was once at that index, and the last write of "
+		     "each object is found in its pages' pools), and nothing "
+		     "hangs.");
 	igt_subtest("invalidate-race")
 		test_invalidate_race();
 
-	igt_describe("Object churn against mm churn on the same and unrelated ranges.");
+	igt_describe("Three threads create objects over random parts of an "
+		     "arena (READ_ONLY and PROBE ones too), submit reads and "
+		     "writes (some held, some objects closed with a job in "
+		     "flight) and close them, while one thread applies mm "
+		     "events to the arena and another churns unrelated private "
+		     "memory (mmap, mprotect, madvise, munmap) for 4 s: errors "
+		     "only -EFAULT and -EBUSY, every read page right, every "
+		     "last write in place, the CPU and the device agree at the "
+		     "end, and every object and pin is released.");
 	igt_subtest("stress-mm")
 		test_stress_mm();
 
-	igt_describe("Colliding acquisitions complete or give -EBUSY within the bound.");
+	igt_describe("One thread toggles the protection of a used object's "
+		     "range (read-write, read-write-exec: jobs stay legal) in "
+		     "a tight loop while fills and copies are submitted on it "
+		     "for 3 s: each submission completes (with exactly its "
+		     "data) or returns -EBUSY, within "
+		     "VBLIT_PARAM_RETRY_TIMEOUT_MS plus scheduling slack; no "
+		     "livelock, and the retry counters moved.");
 	igt_subtest("retry-bounded")
 		test_retry_bounded();
 
-	igt_describe("A large object acquired under a sweep of invalidations makes progress.");
+	igt_describe("A 64 MiB object is invalidated 2 MiB at a time, four "
+		     "windows per full acquisition of it, while it is acquired "
+		     "again, at least 20 times (what automatic NUMA balancing "
+		     "does to a large buffer). Every acquisition completes "
+		     "without -EBUSY, because the chunks of a collided round "
+		     "that no invalidation touched are kept (the kernel's "
+		     "kept_chunks counter moves), and the device sees exactly "
+		     "the CPU's data. Regression test for the -EBUSY that 64 "
+		     "MiB pinned acquisitions got under NUMA balancing when "
+		     "every collision threw the round away.");
 	igt_subtest("collision-progress")
 		test_collision_progress();
 
-	igt_describe("Objects closed while invalidations of their range run.");
+	igt_describe("Objects closed while invalidations of their range run "
+		     "(the notifier-remove use-after-free class, upstream "
+		     "319561669a59): an invalidation blocked on a held job "
+		     "while the object is closed before or after the release, "
+		     "or its whole file closed; then 2 s of objects created, "
+		     "used and closed against a thread applying mm events to "
+		     "their range. Data right, no hang, no splat, everything "
+		     "released.");
 	igt_subtest("remove-vs-invalidate")
 		test_remove_vs_invalidate();
 
-	/**
-	 * SUBTEST: self-invalidation
-	 * Description: Acquisitions that themselves invalidate their own
-	 *	range converge, with the data in place: COW breaks by a write
-	 *	acquisition after fork (dynamic subtest fork-cow), KSM
-	 *	unsharing by one, also racing MADV_UNMERGEABLE (ksm-unmerge),
-	 *	and a writable object's COW break under a READ_ONLY object over
-	 *	the same range (cross-object).
-	 */
-	igt_describe("Acquisitions that invalidate their own range converge.");
+	igt_describe("Acquisitions that themselves invalidate their own range "
+		     "converge, with the data in place: COW breaks by a write "
+		     "acquisition after fork (dynamic subtest fork-cow), KSM "
+		     "unsharing by one, also racing MADV_UNMERGEABLE "
+		     "(ksm-unmerge), and a writable object's COW break under a "
+		     "READ_ONLY object over the same range (cross-object).");
 	igt_subtest_with_dynamic("self-invalidation") {
 		igt_dynamic("fork-cow")
 			self_invalidation_fork();
@@ -1751,32 +1742,48 @@ igt_main
 		vblit_assert_no_leaks();
 	}
 
-	igt_describe("Threads submitting on one object while single pages of it are invalidated leak no pin.");
+	igt_describe("Several threads (dynamic subtests submitters-2 and "
+		     "submitters-4) submit 4 KiB CHECKSUM jobs from random "
+		     "pages of one 8 MiB object over anonymous memory while "
+		     "another thread drops single pages of it with "
+		     "MADV_DONTNEED, for 4 s: every hash is that of the page's "
+		     "data or of zeros, and after close the driver's "
+		     "pinned-page counter and the kernel's FOLL_PIN balance "
+		     "(/proc/vmstat) are back at their starting values. "
+		     "Concurrent validations of one object, each colliding "
+		     "with invalidations of a few of its chunks, once leaked "
+		     "the pins of chunks published by both.");
 	igt_subtest_with_dynamic("shared-submitters") {
 		for (unsigned int n = 2; n <= SS_MAX; n *= 2)
 			igt_dynamic_f("submitters-%u", n)
 				test_shared_submitters(n);
 	}
 
-	igt_describe("fork and exit in a loop while the parent submits.");
+	igt_describe("One thread forks children in a loop while the parent "
+		     "writes a new version of a 16-page object through the "
+		     "device and checks it, for 4 s: every device write is "
+		     "exactly in the parent's memory; every child sees one "
+		     "whole version (fork waits for the job in flight), reads "
+		     "it through its own object, and exits, a third of them "
+		     "with the object open and a held job.");
 	igt_subtest("fork-storm")
 		test_fork_storm();
 
-	/**
-	 * SUBTEST: fuzz
-	 * Description: tools/vblit_fuzz on fixed seeds (dynamic subtests
-	 *	seed-1, seed-2, seed-3), 3 s each with 2 processes of 2
-	 *	threads: random valid and invalid ioctls and mm events against
-	 *	shared and private objects, every job's data and every errno
-	 *	checked; then seeds 4 and 5 (shared-seed-4, shared-seed-5) with
-	 *	2 sharer threads per process submitting on the same objects
-	 *	without the fuzzer's region locks while the other threads change
-	 *	their mappings. The fuzzer must exit 0, which includes the
-	 *	driver's pinned pages and objects and the kernel's FOLL_PIN
-	 *	balance back at their starting values.
-	 */
-	igt_describe("The seeded fuzzer on a fixed set of seeds, also with threads sharing objects.");
+	igt_describe("tools/vblit_fuzz on fixed seeds (dynamic subtests "
+		     "seed-1, seed-2, seed-3), 3 s each with 2 processes of 2 "
+		     "threads: random valid and invalid ioctls and mm events "
+		     "against shared and private objects, every job's data and "
+		     "every errno checked; then seeds 4 and 5 (shared-seed-4, "
+		     "shared-seed-5) with 2 sharer threads per process "
+		     "submitting on the same objects without the fuzzer's "
+		     "region locks while the other threads change their "
+		     "mappings. The fuzzer must exit 0, which includes the "
+		     "driver's pinned pages and objects and the kernel's "
+		     "FOLL_PIN balance back at their starting values. The "
+		     "fuzzer is $VBLIT_FUZZER, else vblit_fuzz beside this "
+		     "test, else on $PATH; without one the subtest skips.");
 	igt_subtest_with_dynamic("fuzz") {
+		require_fuzzer();
 		for (uint64_t seed = 1; seed <= 3; seed++)
 			igt_dynamic_f("seed-%" PRIu64, seed)
 				run_fuzzer(seed, 3, 2, 2, 0);
@@ -1786,17 +1793,15 @@ igt_main
 		vblit_assert_no_leaks();
 	}
 
-	/**
-	 * SUBTEST: fuzz-long
-	 * Description: The fuzzer for $VBLIT_FUZZ_SECONDS (default 5) with
-	 *	seed $VBLIT_FUZZ_SEED (default 1000), $VBLIT_FUZZ_PROCS
-	 *	processes (2) of $VBLIT_FUZZ_THREADS threads (2) and
-	 *	$VBLIT_FUZZ_SHARERS sharer threads (1): what make fuzz
-	 *	runs (kernel command line KEY=value pairs reach the guest's
-	 *	environment); short by default, so that make test runs it too.
-	 */
-	igt_describe("The fuzzer for as long as the environment asks (make fuzz).");
+	igt_describe("The fuzzer (found as for fuzz) for $VBLIT_FUZZ_SECONDS "
+		     "(default 5) with seed $VBLIT_FUZZ_SEED (default 1000), "
+		     "$VBLIT_FUZZ_PROCS processes (2) of $VBLIT_FUZZ_THREADS "
+		     "threads (2) and $VBLIT_FUZZ_SHARERS sharer threads (1): "
+		     "what make fuzz runs (kernel command line KEY=value pairs "
+		     "reach the guest's environment); short by default, so "
+		     "that make test runs it too.");
 	igt_subtest("fuzz-long") {
+		require_fuzzer();
 		run_fuzzer(env_u64("VBLIT_FUZZ_SEED", 1000),
 			   env_u64("VBLIT_FUZZ_SECONDS", 5),
 			   env_u64("VBLIT_FUZZ_PROCS", 2),

@@ -341,30 +341,18 @@ static void gl_case_error_logged(struct gl *gl, const char *egl, const char *lab
 
 int main(int argc, char **argv)
 {
-	const char *egl = NULL, *label = "gl", *only = NULL;
 	struct gl gl = { 0 };
+	struct mt_args args;
 	unsigned int i;
 
-	for (i = 1; i + 1 < (unsigned int)argc; i += 2) {
-		if (!strcmp(argv[i], "--egl"))
-			egl = argv[i + 1];
-		else if (!strcmp(argv[i], "--label"))
-			label = argv[i + 1];
-		else if (!strcmp(argv[i], "--case"))
-			only = argv[i + 1];
-	}
-	if (!egl) {
-		fprintf(stderr, "usage: gl_pinned --egl libEGL.so.1 --label NAME [--case NAME]\n");
-		return 2;
-	}
-
-	if (only && !strcmp(only, "error-logged")) {
-		gl_case_error_logged(&gl, egl, label);
+	mt_args_parse(&args, argc, argv, "--egl", "gl");
+	if (args.only && !strcmp(args.only, "error-logged")) {
+		gl_case_error_logged(&gl, args.lib, args.label);
 		return 0;
 	}
 
-	gl_init(&gl, egl, label);
-	snprintf(gl.config, sizeof(gl.config), "%s/%s", label, mt_probe_name());
+	gl_init(&gl, args.lib, args.label);
+	snprintf(gl.config, sizeof(gl.config), "%s/%s", args.label, mt_probe_name());
 	gl_case_forwarded(&gl);
 	gl_case_validation(&gl);
 	for (i = 0; i < MT_ARRAY_SIZE(gl_cases); i++)

@@ -250,6 +250,25 @@ void mt_result(const char *config, const char *name, const char *desc,
 	fflush(stdout);
 }
 
+void mt_args_parse(struct mt_args *args, int argc, char **argv,
+		   const char *lib_opt, const char *label)
+{
+	*args = (struct mt_args){ .label = label };
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], lib_opt))
+			args->lib = argv[i + 1];
+		else if (!strcmp(argv[i], "--label"))
+			args->label = argv[i + 1];
+		else if (!strcmp(argv[i], "--case"))
+			args->only = argv[i + 1];
+	}
+	if (!args->lib) {
+		fprintf(stderr, "usage: %s %s PATH --label NAME [--case NAME]\n",
+			argv[0], lib_opt);
+		exit(2);
+	}
+}
+
 void mt_note(const char *fmt, ...)
 {
 	va_list ap;

@@ -95,6 +95,19 @@ bool mt_log_find(const char *log, const char *a, const char *b,
  */
 int mt_reexec(int argc, char **argv, const char *env, const char *name);
 
+/*
+ * The programs' arguments: @lib_opt PATH, the Mesa library to load
+ * (required), --label NAME (the configuration's first part, default
+ * @label) and --case NAME (run only that case). Exits 2 with a usage line
+ * when PATH is missing.
+ */
+struct mt_args {
+	const char *lib, *label, *only;
+};
+
+void mt_args_parse(struct mt_args *args, int argc, char **argv,
+		   const char *lib_opt, const char *label);
+
 /* Prints a description line and the RESULT line of one case. */
 void mt_result(const char *config, const char *name, const char *desc,
 	       const char *got, const char *series, const char *pristine);

@@ -44,8 +44,9 @@
  * Programs read what happened through vblit_forward_get_stats(), looked
  * up with dlsym(RTLD_DEFAULT, ...).
  *
- * The interposer talks to vblit with raw syscalls, so that neither its
- * own open() nor its ioctl() calls go through the shim.
+ * The interposer talks to vblit through tools/lib/vblit_node.c, which uses
+ * raw syscalls, so that neither its own open() nor its ioctl() calls go
+ * through the shim.
  *
  * Copyright (c) 2026 The drm-userptr authors
  */
@@ -69,6 +70,7 @@
 
 #include "vblit_drm.h"
 #include "vblit_forward.h"
+#include "vblit_node.h"
 
 #define VF_EXPORT __attribute__((visibility("default")))
 
@@ -107,71 +109,27 @@ static void vf_log(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ioctl on the vblit fd, bypassing every interposer; -errno on failure. */
-static int vf_sys_ioctl(int fd, unsigned long request, void *arg)
-{
-	long ret;
-
-	do {
-		ret = syscall(SYS_ioctl, fd, request, arg);
-	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
-	return ret == -1 ? -errno : 0;
-}
-
-static int vf_open_node(const char *path)
-{
-	char name[32] = "";
-	struct drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
-	int fd;
-
-	fd = syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (vf_sys_ioctl(fd, DRM_IOCTL_VERSION, &v) || strcmp(name, "vblit")) {
-		syscall(SYS_close, fd);
-		return -1;
-	}
-	return fd;
-}
-
-static uint64_t vf_vblit_param(uint32_t param)
-{
-	struct drm_vblit_getparam gp = { .param = param };
-
-	if (vf_sys_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_GETPARAM, &gp))
-		return 0;
-	return gp.value;
-}
-
 /* Opens vblit on first use; false if there is none. Caller holds vf.lock. */
 static bool __vf_vblit_ready(void)
 {
-	const char *node = getenv("VBLIT_FORWARD_NODE");
 	struct drm_vblit_gem_create create = { .size = 4096 };
-	char path[64];
-	int i;
+	uint64_t probe = 0;
 
 	if (vf.vblit_fd >= 0)
 		return true;
 	if (vf.vblit_fd == -2)
 		return false;
 
-	if (node) {
-		vf.vblit_fd = vf_open_node(node);
-	} else {
-		for (i = 128; i < 192 && vf.vblit_fd < 0; i++) {
-			snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
-			vf.vblit_fd = vf_open_node(path);
-		}
-	}
+	vf.vblit_fd = vblit_node_open(getenv("VBLIT_FORWARD_NODE"), NULL, 0);
 	if (vf.vblit_fd < 0 ||
-	    vf_sys_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_GEM_CREATE, &create)) {
+	    vblit_node_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_GEM_CREATE, &create)) {
 		fprintf(stderr, "vblit_forward: no vblit render node\n");
 		vf.vblit_fd = -2;
 		return false;
 	}
 	vf.scratch = create.handle;
-	vf.stats.kernel_has_probe = vf_vblit_param(VBLIT_PARAM_HAS_USERPTR_PROBE);
+	vblit_node_getparam(vf.vblit_fd, VBLIT_PARAM_HAS_USERPTR_PROBE, &probe);
+	vf.stats.kernel_has_probe = probe;
 	return true;
 }
 
@@ -213,7 +171,7 @@ static void vf_gem_close(int fd, uint32_t handle)
 {
 	struct drm_gem_close close = { .handle = handle };
 
-	vf_sys_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &close);
+	vblit_node_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &close);
 }
 
 /*
@@ -235,9 +193,9 @@ static int __vf_validate(const struct vf_handle *h)
 	};
 	int err;
 
-	err = vf_sys_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_EXEC, &exec);
+	err = vblit_node_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_EXEC, &exec);
 	if (!err)
-		err = vf_sys_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_GEM_WAIT, &wait);
+		err = vblit_node_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_GEM_WAIT, &wait);
 	return err;
 }
 
@@ -272,7 +230,7 @@ static int vf_userptr(int fd, unsigned long request,
 		goto out_err;
 	}
 
-	err = vf_sys_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_GEM_USERPTR, &up);
+	err = vblit_node_ioctl(vf.vblit_fd, DRM_IOCTL_VBLIT_GEM_USERPTR, &up);
 	vf_log("USERPTR %#llx+%#llx flags %#x: %s\n",
 	       (unsigned long long)up.user_ptr, (unsigned long long)up.user_size,
 	       up.flags, err ? strerror(-err) : "ok");
@@ -318,6 +276,16 @@ static int vf_gem_close_mapped(int fd, unsigned long request,
 	return vf.next_ioctl(fd, request, arg);
 }
 
+/* Mesa's ioctl goes on to the shim, unless validating its objects gave @err. */
+static int vf_pass_on(int fd, unsigned long request, void *arg, int err)
+{
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	return vf.next_ioctl(fd, request, arg);
+}
+
 static int vf_set_domain(int fd, unsigned long request,
 			 struct drm_i915_gem_set_domain *arg)
 {
@@ -335,11 +303,7 @@ static int vf_set_domain(int fd, unsigned long request,
 			vf.stats.last_errno = -err;
 	}
 	pthread_mutex_unlock(&vf.lock);
-	if (err) {
-		errno = -err;
-		return -1;
-	}
-	return vf.next_ioctl(fd, request, arg);
+	return vf_pass_on(fd, request, arg, err);
 }
 
 static int vf_execbuf(int fd, unsigned long request,
@@ -366,11 +330,7 @@ static int vf_execbuf(int fd, unsigned long request,
 		vf.stats.last_errno = -err;
 	}
 	pthread_mutex_unlock(&vf.lock);
-	if (err) {
-		errno = -err;
-		return -1;
-	}
-	return vf.next_ioctl(fd, request, arg);
+	return vf_pass_on(fd, request, arg, err);
 }
 
 /* What HAS_USERPTR_PROBE answers. Caller holds vf.lock. */

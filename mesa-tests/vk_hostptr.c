@@ -475,24 +475,12 @@ static void vk_case_error_logged(struct vk *vk)
 
 int main(int argc, char **argv)
 {
-	const char *icd = NULL, *label = "vk", *only = NULL;
 	struct vk vk = { 0 };
+	struct mt_args args;
 	unsigned int i;
 
-	for (i = 1; i + 1 < (unsigned int)argc; i += 2) {
-		if (!strcmp(argv[i], "--icd"))
-			icd = argv[i + 1];
-		else if (!strcmp(argv[i], "--label"))
-			label = argv[i + 1];
-		else if (!strcmp(argv[i], "--case"))
-			only = argv[i + 1];
-	}
-	if (!icd) {
-		fprintf(stderr, "usage: vk_hostptr --icd ICD.so --label NAME [--case NAME]\n");
-		return 2;
-	}
-
-	vk_init(&vk, icd, label);
+	mt_args_parse(&args, argc, argv, "--icd", "vk");
+	vk_init(&vk, args.lib, args.label);
 	/* Creating a device asks the kernel (the interposer) about PROBE. */
 	{
 		struct vk_dev d;
@@ -500,9 +488,9 @@ int main(int argc, char **argv)
 		vk_dev_create(&vk, &d);
 		d.DestroyDevice(d.dev, NULL);
 	}
-	snprintf(vk.config, sizeof(vk.config), "%s/%s", label, mt_probe_name());
+	snprintf(vk.config, sizeof(vk.config), "%s/%s", args.label, mt_probe_name());
 
-	if (only && !strcmp(only, "error-logged")) {
+	if (args.only && !strcmp(args.only, "error-logged")) {
 		vk_case_error_logged(&vk);
 	} else {
 		vk_case_forwarded(&vk);

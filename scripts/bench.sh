@@ -28,13 +28,10 @@ out="$top/build/bench"
 raw="$out/raw"
 log() { printf '[bench] %s\n' "$*"; }
 
-if ! command -v gnuplot >/dev/null; then
-	log "installing gnuplot-nox"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null 2>&1 ||
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null; } ||
-		log "gnuplot-nox could not be installed: no plots"
-fi
+# shellcheck source=scripts/apt.sh
+. "$top/scripts/apt.sh"
+command -v gnuplot >/dev/null || apt_install gnuplot-nox ||
+	log "gnuplot-nox could not be installed: no plots"
 
 mkdir -p "$out"
 if [ "${BENCH_REUSE:-0}" != 1 ]; then

@@ -72,17 +72,9 @@ if [ -f "$dir/.complete" ]; then
 fi
 
 # -- build dependencies (host packages) --------------------------------------
-missing=()
-for p in flex bison libelf-dev libssl-dev bc xz-utils kmod cpio python3 gcc make; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-if ((${#missing[@]})); then
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/apt.sh
+. "$top/scripts/apt.sh"
+apt_install flex bison libelf-dev libssl-dev bc xz-utils kmod cpio python3 gcc make
 
 t0=$(date +%s)
 

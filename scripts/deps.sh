@@ -22,17 +22,9 @@ pkgs=(qemu-system-x86 busybox-static cpio kmod xz-utils zstd libdrm-dev
 
 log() { printf '[deps] %s\n' "$*"; }
 
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-if ((${#missing[@]})); then
-	log "installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/apt.sh
+. "$top/scripts/apt.sh"
+apt_install "${pkgs[@]}"
 
 igt_ver=$(dpkg-query -W -f='${Version}' intel-gpu-tools)
 if [ "$igt_ver" != "1.27.1-1" ]; then

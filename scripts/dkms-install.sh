@@ -6,7 +6,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ver=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$top/drm-userptr/dkms.conf")
 dest=/usr/src/drm-userptr-$ver
-command -v dkms >/dev/null || apt-get install -y --no-install-recommends dkms
+# shellcheck source=scripts/apt.sh
+. "$top/scripts/apt.sh"
+command -v dkms >/dev/null || apt_install dkms
 rm -rf "$dest"
 mkdir -p "$dest/drm-userptr"
 cp "$top"/drm-userptr/*.[ch] "$top/drm-userptr/Kbuild" "$top/drm-userptr/Makefile" "$dest/drm-userptr/"

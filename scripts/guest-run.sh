@@ -122,6 +122,8 @@ klog_bad() {
 
 export IGT_FORCE_DRIVER=vblit
 export VBLIT_KO="$MODDIR/vblit.ko"
+# The fuzz subtests find the fuzzer here (igt-tests/README.md).
+export VBLIT_FUZZER="${VBLIT_FUZZER:-$PROJECT/build/tools/vblit_fuzz}"
 for entry in ${PASSES//,/ }; do
 	# An entry is a backing, optionally with its own suites:
 	# "legacy:vblit_userptr+vblit_basic".

@@ -20,17 +20,11 @@ mesa_pkgs=(meson ninja-build glslang-tools python3-mako bison flex pkg-config
 
 log() { printf '[mesa] %s\n' "$*" >&2; }
 
+# shellcheck source=scripts/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+
 mesa_install_deps() {
-	local missing=() p
-	for p in "${mesa_pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-			missing+=("$p")
-	done
-	if ((${#missing[@]})); then
-		log "installing: ${missing[*]}"
-		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	fi
+	apt_install "${mesa_pkgs[@]}"
 }
 
 # apt-get source needs a deb-src entry; Debian's images ship only "deb".

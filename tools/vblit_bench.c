@@ -52,6 +52,7 @@
 #include <xf86drm.h>
 
 #include "vblit_drm.h"
+#include "vblit_node.h"
 
 #define PAGE		4096ul
 #define KiB		1024ul
@@ -120,36 +121,12 @@ static void emit(const char *test, const char *variant, long n,
 		       metric, rep, value, unit);
 }
 
-static int vblit_open_node(void)
-{
-	char path[64];
-	int i, f;
-
-	for (i = 128; i < 192; i++) {
-		drmVersionPtr v;
-
-		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
-		f = open(path, O_RDWR | O_CLOEXEC);
-		if (f < 0)
-			continue;
-		v = drmGetVersion(f);
-		if (v && !strcmp(v->name, "vblit")) {
-			drmFreeVersion(v);
-			return f;
-		}
-		drmFreeVersion(v);
-		close(f);
-	}
-	return -1;
-}
-
 static int64_t getparam(uint32_t param)
 {
-	struct drm_vblit_getparam gp = { .param = param };
+	uint64_t value;
+	int err = vblit_node_getparam(fd, param, &value);
 
-	if (drmIoctl(fd, DRM_IOCTL_VBLIT_GETPARAM, &gp))
-		return -errno;
-	return (int64_t)gp.value;
+	return err ? err : (int64_t)value;
 }
 
 static int __userptr(void *ptr, uint64_t size, uint32_t *handle)
@@ -1312,7 +1289,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	fd = vblit_open_node();
+	fd = vblit_node_open(NULL, NULL, 0);
 	if (fd < 0) {
 		fprintf(stderr, "vblit_bench: no vblit render node\n");
 		return 1;
@@ -1349,7 +1326,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (!pid) {
-			fd = vblit_open_node();
+			fd = vblit_node_open(NULL, NULL, 0);
 			if (fd < 0)
 				die("no vblit render node");
 			status = tests[i].fn();

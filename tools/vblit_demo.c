@@ -21,48 +21,26 @@
 #include <xf86drm.h>
 
 #include "vblit_drm.h"
+#include "vblit_node.h"
 
 #define DEMO_SIZE (4u << 20)
 
-static int vblit_open(void)
+static void print_device(int fd, const char *node)
 {
-	char path[64];
-	int i, fd;
+	drmVersionPtr v = drmGetVersion(fd);
 
-	for (i = 128; i < 192; i++) {
-		drmVersionPtr v;
-
-		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		v = drmGetVersion(fd);
-		if (v && !strcmp(v->name, "vblit")) {
-			printf("device: %s, driver %s %d.%d.%d (%s)\n", path,
-			       v->name, v->version_major, v->version_minor,
-			       v->version_patchlevel, v->desc);
-			drmFreeVersion(v);
-			return fd;
-		}
-		drmFreeVersion(v);
-		close(fd);
-	}
-	return -1;
-}
-
-static uint64_t getparam(int fd, uint32_t param)
-{
-	struct drm_vblit_getparam gp = { .param = param };
-
-	if (drmIoctl(fd, DRM_IOCTL_VBLIT_GETPARAM, &gp))
-		return UINT64_MAX;
-	return gp.value;
+	if (!v)
+		return;
+	printf("device: %s, driver %s %d.%d.%d (%s)\n", node, v->name,
+	       v->version_major, v->version_minor, v->version_patchlevel,
+	       v->desc);
+	drmFreeVersion(v);
 }
 
 static void print_stats(const char *when)
 {
 	char line[128];
-	FILE *f = fopen("/sys/kernel/debug/vblit/stats", "r");
+	FILE *f = fopen(VBLIT_NODE_STATS, "r");
 
 	int n = 0;
 
@@ -94,11 +72,8 @@ static int exec_fill(int fd, uint32_t handle, uint32_t value, uint64_t len)
 	};
 	struct drm_vblit_gem_wait w = { .handle = handle, .timeout_ns = 10ll * 1000000000 };
 
-	if (drmIoctl(fd, DRM_IOCTL_VBLIT_EXEC, &ex))
-		return -errno;
-	if (drmIoctl(fd, DRM_IOCTL_VBLIT_GEM_WAIT, &w))
-		return -errno;
-	return 0;
+	return vblit_node_ioctl(fd, DRM_IOCTL_VBLIT_EXEC, &ex) ?:
+	       vblit_node_ioctl(fd, DRM_IOCTL_VBLIT_GEM_WAIT, &w);
 }
 
 static int check_fill(const uint32_t *p, uint32_t value, size_t len)
@@ -121,6 +96,17 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* A step of the demo: a device fill of the whole object, timed. */
+static int timed_fill(int fd, uint32_t handle, uint32_t value, const char *step)
+{
+	double t0 = now_ms();
+	int err = exec_fill(fd, handle, value, DEMO_SIZE);
+
+	printf("%s: %s, %.2f ms\n", step, err ? strerror(-err) : "ok",
+	       now_ms() - t0);
+	return err;
+}
+
 int main(void)
 {
 	static const char *const names[] = {
@@ -130,19 +116,24 @@ int main(void)
 	};
 	struct drm_vblit_gem_userptr up = { 0 };
 	struct drm_gem_close cl = { 0 };
+	char node[64];
 	unsigned int i;
 	uint32_t *buf;
-	double t0;
 	int fd, err, failed = 0;
 
-	fd = vblit_open();
+	fd = vblit_node_open(NULL, node, sizeof(node));
 	if (fd < 0) {
 		fprintf(stderr, "demo: no vblit render node\n");
 		return 1;
 	}
+	print_device(fd, node);
 	printf("params:\n");
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		printf("  %-18s %" PRIu64 "\n", names[i], getparam(fd, i));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t v = UINT64_MAX;
+
+		vblit_node_getparam(fd, i, &v);
+		printf("  %-18s %" PRIu64 "\n", names[i], v);
+	}
 	print_stats("at start");
 
 	buf = mmap(NULL, DEMO_SIZE, PROT_READ | PROT_WRITE,
@@ -154,23 +145,20 @@ int main(void)
 	up.user_ptr = (uintptr_t)buf;
 	up.user_size = DEMO_SIZE;
 	up.flags = VBLIT_USERPTR_PROBE;
-	if (drmIoctl(fd, DRM_IOCTL_VBLIT_GEM_USERPTR, &up)) {
-		printf("userptr create: %s\n", strerror(errno));
+	err = vblit_node_ioctl(fd, DRM_IOCTL_VBLIT_GEM_USERPTR, &up);
+	if (err) {
+		printf("userptr create: %s\n", strerror(-err));
 		return 1;
 	}
 	printf("userptr: %u KiB at %p -> handle %u\n", DEMO_SIZE >> 10, (void *)buf, up.handle);
 
-	t0 = now_ms();
-	err = exec_fill(fd, up.handle, 0xc0ffee00, DEMO_SIZE);
-	printf("1. device fill (first use, acquires pages): %s, %.2f ms\n",
-	       err ? strerror(-err) : "ok", now_ms() - t0);
+	err = timed_fill(fd, up.handle, 0xc0ffee00,
+			 "1. device fill (first use, acquires pages)");
 	failed |= err || check_fill(buf, 0xc0ffee00, DEMO_SIZE);
 	printf("2. CPU sees the device's data: %s\n", failed ? "NO" : "yes");
 
-	t0 = now_ms();
-	err = exec_fill(fd, up.handle, 0xc0ffee01, DEMO_SIZE);
-	printf("3. device fill again (pages current): %s, %.2f ms\n",
-	       err ? strerror(-err) : "ok", now_ms() - t0);
+	err = timed_fill(fd, up.handle, 0xc0ffee01,
+			 "3. device fill again (pages current)");
 	failed |= err || check_fill(buf, 0xc0ffee01, DEMO_SIZE);
 
 	munmap(buf, DEMO_SIZE);
@@ -182,16 +170,14 @@ int main(void)
 	if (mmap(buf, DEMO_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
 		return 1;
-	t0 = now_ms();
-	err = exec_fill(fd, up.handle, 0xc0ffee02, DEMO_SIZE);
-	printf("5. remap at the same address, device fill (revalidates): %s, %.2f ms\n",
-	       err ? strerror(-err) : "ok", now_ms() - t0);
+	err = timed_fill(fd, up.handle, 0xc0ffee02,
+			 "5. remap at the same address, device fill (revalidates)");
 	failed |= err || check_fill(buf, 0xc0ffee02, DEMO_SIZE);
 	printf("6. CPU sees the device's data in the new pages: %s\n", failed ? "NO" : "yes");
 	print_stats("with the object alive");
 
 	cl.handle = up.handle;
-	drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &cl);
+	vblit_node_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &cl);
 	munmap(buf, DEMO_SIZE);
 	close(fd);
 	print_stats("after close");

@@ -59,12 +59,10 @@
 #include <xf86drm.h>
 
 #include "vblit_drm.h"
+#include "vblit_node.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 1
 #endif
 
 #define PAGE		4096ul
@@ -284,7 +282,7 @@ violation(const char *fmt, ...)
 
 static int xioctl(unsigned long req, void *arg)
 {
-	return drmIoctl(fd, req, arg) ? -errno : 0;
+	return vblit_node_ioctl(fd, req, arg);
 }
 
 static const char *errname(int err)
@@ -317,13 +315,13 @@ static const char *errname(int err)
 
 static uint64_t getparam(uint32_t param)
 {
-	struct drm_vblit_getparam gp = { .param = param };
+	uint64_t value;
 
-	if (xioctl(DRM_IOCTL_VBLIT_GETPARAM, &gp)) {
+	if (vblit_node_getparam(fd, param, &value)) {
 		fprintf(stderr, "vblit_fuzz: GETPARAM %u failed\n", param);
 		exit(2);
 	}
-	return gp.value;
+	return value;
 }
 
 static int gem_close(uint32_t handle)
@@ -357,28 +355,6 @@ static void must(int err, const char *what)
 	check(!err, "%s failed: %s (%d)", what, errname(err), err);
 }
 
-static int open_vblit(void)
-{
-	char path[64];
-
-	for (int i = 128; i < 192; i++) {
-		drmVersionPtr v;
-		int f;
-
-		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
-		f = open(path, O_RDWR | O_CLOEXEC);
-		if (f < 0)
-			continue;
-		v = drmGetVersion(f);
-		if (v && !strcmp(v->name, "vblit")) {
-			drmFreeVersion(v);
-			return f;
-		}
-		drmFreeVersion(v);
-		close(f);
-	}
-	return -1;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Memory of a region                                                     */
@@ -1524,9 +1500,9 @@ static void __attribute__((noreturn)) fork_child(struct region *r, uint32_t valu
 	}
 	if (!all_rw || r->kind == K_MEMFD)
 		_exit(0);
-	fd = open_vblit();
+	fd = vblit_node_open(NULL, NULL, 0);
 	if (fd < 0)
-		child_fail(r, 12, "open", -errno);
+		child_fail(r, 12, "open", fd);
 	err = userptr(base, r->npages * PAGE, 0, &handle);
 	if (err)
 		child_fail(r, 12, "its own userptr gave", err);
@@ -1739,7 +1715,7 @@ static void __attribute__((noreturn)) worker(unsigned int proc, unsigned int gen
 	self = &init;
 	signal(SIGSEGV, fatal_signal);
 	signal(SIGBUS, fatal_signal);
-	fd = open_vblit();
+	fd = vblit_node_open(NULL, NULL, 0);
 	check(fd >= 0 && ctx && threads, "worker setup");
 	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (uffd >= 0 && (ioctl(uffd, UFFDIO_API, &api) ||
@@ -1939,7 +1915,7 @@ int main(int argc, char **argv)
 	if (!opt.steps && opt.seconds <= 0)
 		opt.seconds = 10;
 
-	fd = open_vblit();
+	fd = vblit_node_open(NULL, NULL, 0);
 	if (fd < 0) {
 		fprintf(stderr, "vblit_fuzz: no vblit render node\n");
 		return 2;

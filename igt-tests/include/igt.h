@@ -6,8 +6,11 @@
  *
  * Inside an upstream IGT tree this file is not used: the tests then get the
  * real igt.h, and build unchanged. So everything here keeps upstream's
- * names, signatures and macro semantics; nothing project-specific belongs
- * here (that goes to lib/vblit.h).
+ * names, signatures and macro semantics, and nothing is reachable through
+ * it that upstream's igt.h does not reach; nothing project-specific belongs
+ * here (that goes to lib/vblit.h). Upstream headers that igt.h does not
+ * include have stand-ins of their own name beside this one (igt_kmod.h), so
+ * that a test which forgets one fails here as it would upstream.
  *
  * Control flow, as upstream implements it: a subtest block is a for loop
  * whose condition asks the library whether to run it and then sigsetjmp()s
@@ -22,22 +25,49 @@
 #ifndef IGT_H
 #define IGT_H
 
+/*
+ * System headers: the ones upstream's lib/igt.h 1.27.1 reaches (measured by
+ * preprocessing it in the real tree), and no other. Not among them, so
+ * included by each test that uses them: fcntl.h (open, O_*, fallocate,
+ * FALLOC_FL_*), sys/ioctl.h (ioctl), sys/stat.h, sys/wait.h, signal.h,
+ * sys/resource.h, sys/prctl.h, linux/userfaultfd.h, numaif.h.
+ * make check (igt-tests/Makefile, target check) keeps the list as it is
+ * and compiles every test against it with -Werror.
+ */
+#include <alloca.h>
+#include <assert.h>
+#include <byteswap.h>
+#include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/types.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
-
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <linux/types.h>
 #include <xf86drm.h>
+#include <xf86drmMode.h>
+#include <pciaccess.h>
+/* Not a build dependency here (nothing in the tests draws): where present. */
+#if __has_include(<cairo.h>)
+#include <cairo.h>
+#endif
+/* The compiler's own headers that igt_core.h includes. */
+#include <stdarg.h>
+#include <stdbool.h>
 
 struct option;
 
@@ -113,47 +143,43 @@ const char *igt_test_name(void);
 	     sigsetjmp(igt_subtest_jmpbuf, 1) == 0; \
 	     igt_unique(__tmpint)++, __igt_fixture_complete())
 
-#define igt_subtest(name) \
-	for (; __igt_run_subtest((name), __FILE__, __LINE__) && \
-	       sigsetjmp(igt_subtest_jmpbuf, 1) == 0; \
-	     igt_success())
-
-#define __igt_subtest_f(tmp, format...) \
+/*
+ * Every subtest and dynamic subtest block: run while @run says so and the
+ * sigsetjmp() on @jmpbuf returns directly. The _f forms first format the
+ * name into a local buffer @tmp, which @run then reads.
+ */
+#define __igt_block(run, jmpbuf) \
+	for (; (run) && sigsetjmp(jmpbuf, 1) == 0; igt_success())
+#define __igt_block_f(tmp, run, jmpbuf, format...) \
 	for (char tmp[256]; \
 	     snprintf(tmp, sizeof(tmp), format), \
-	     __igt_run_subtest(tmp, __FILE__, __LINE__) && \
-	     sigsetjmp(igt_subtest_jmpbuf, 1) == 0; \
+	     (run) && sigsetjmp(jmpbuf, 1) == 0; \
 	     igt_success())
-#define igt_subtest_f(f...) __igt_subtest_f(igt_unique(__tmpchar), f)
+
+#define __igt_run_subtest_here(name) __igt_run_subtest((name), __FILE__, __LINE__)
+#define __igt_enter_subtest_with_dynamic(name) \
+	(__igt_run_subtest_here(name) && __igt_enter_dynamic_container())
+
+#define igt_subtest(name) \
+	__igt_block(__igt_run_subtest_here(name), igt_subtest_jmpbuf)
+#define igt_subtest_f(f...) \
+	__igt_block_f(igt_unique(__tmpchar), \
+		      __igt_run_subtest_here(igt_unique(__tmpchar)), \
+		      igt_subtest_jmpbuf, f)
 
 #define igt_subtest_with_dynamic(name) \
-	for (; __igt_run_subtest((name), __FILE__, __LINE__) && \
-	       __igt_enter_dynamic_container() && \
-	       sigsetjmp(igt_subtest_jmpbuf, 1) == 0; \
-	     igt_success())
-
-#define __igt_subtest_with_dynamic_f(tmp, format...) \
-	for (char tmp[256]; \
-	     snprintf(tmp, sizeof(tmp), format), \
-	     __igt_run_subtest(tmp, __FILE__, __LINE__) && \
-	     __igt_enter_dynamic_container() && \
-	     sigsetjmp(igt_subtest_jmpbuf, 1) == 0; \
-	     igt_success())
+	__igt_block(__igt_enter_subtest_with_dynamic(name), igt_subtest_jmpbuf)
 #define igt_subtest_with_dynamic_f(f...) \
-	__igt_subtest_with_dynamic_f(igt_unique(__tmpchar), f)
+	__igt_block_f(igt_unique(__tmpchar), \
+		      __igt_enter_subtest_with_dynamic(igt_unique(__tmpchar)), \
+		      igt_subtest_jmpbuf, f)
 
 #define igt_dynamic(name) \
-	for (; __igt_run_dynamic_subtest((name)) && \
-	       sigsetjmp(igt_dynamic_jmpbuf, 1) == 0; \
-	     igt_success())
-
-#define __igt_dynamic_f(tmp, format...) \
-	for (char tmp[256]; \
-	     snprintf(tmp, sizeof(tmp), format), \
-	     __igt_run_dynamic_subtest(tmp) && \
-	     sigsetjmp(igt_dynamic_jmpbuf, 1) == 0; \
-	     igt_success())
-#define igt_dynamic_f(f...) __igt_dynamic_f(igt_unique(__tmpchar), f)
+	__igt_block(__igt_run_dynamic_subtest(name), igt_dynamic_jmpbuf)
+#define igt_dynamic_f(f...) \
+	__igt_block_f(igt_unique(__tmpchar), \
+		      __igt_run_dynamic_subtest(igt_unique(__tmpchar)), \
+		      igt_dynamic_jmpbuf, f)
 
 void igt_describe_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define igt_describe(dsc) igt_describe_f("%s", dsc)
@@ -172,62 +198,46 @@ __noreturn void __igt_fail_assert(const char *domain, const char *file,
 				  const char *assertion, const char *format, ...)
 	__attribute__((format(printf, 6, 7)));
 
+#define __igt_fail_here(assertion, f...) \
+	__igt_fail_assert(IGT_LOG_DOMAIN, __FILE__, __LINE__, __func__, \
+			  assertion, f)
+
 #define igt_assert(expr) \
 	do { \
 		if (!(expr)) \
-			__igt_fail_assert(IGT_LOG_DOMAIN, __FILE__, __LINE__, \
-					  __func__, #expr, NULL); \
+			__igt_fail_here(#expr, NULL); \
 	} while (0)
 
 #define igt_assert_f(expr, f...) \
 	do { \
 		if (!(expr)) \
-			__igt_fail_assert(IGT_LOG_DOMAIN, __FILE__, __LINE__, \
-					  __func__, #expr, f); \
+			__igt_fail_here(#expr, f); \
 	} while (0)
 
 #define igt_fail_on(expr) igt_assert(!(expr))
 #define igt_fail_on_f(expr, f...) igt_assert_f(!(expr), f)
 
+/*
+ * The comparisons: @n1 and @n2 evaluated once, as @type, printed with
+ * @fmt. The public macros stringify their own arguments, so the failure
+ * names what the test wrote.
+ */
+#define __igt_assert_cmp(type, fmt, n1, cmp, n2, what, ncmp) \
+	do { \
+		type __n1 = (n1), __n2 = (n2); \
+		if (__n1 cmp __n2) ; else \
+			__igt_fail_here(what, "error: " fmt " " ncmp " " fmt "\n", \
+					__n1, __n2); \
+	} while (0)
+
 #define igt_assert_cmpint(n1, cmp, ncmp, n2) \
-	do { \
-		int __n1 = (n1), __n2 = (n2); \
-		if (__n1 cmp __n2) ; else \
-			__igt_fail_assert(IGT_LOG_DOMAIN, __FILE__, __LINE__, \
-					  __func__, #n1 " " #cmp " " #n2, \
-					  "error: %d " #ncmp " %d\n", \
-					  __n1, __n2); \
-	} while (0)
-
+	__igt_assert_cmp(int, "%d", n1, cmp, n2, #n1 " " #cmp " " #n2, #ncmp)
 #define igt_assert_cmpuint(n1, cmp, ncmp, n2) \
-	do { \
-		uint32_t __n1 = (n1), __n2 = (n2); \
-		if (__n1 cmp __n2) ; else \
-			__igt_fail_assert(IGT_LOG_DOMAIN, __FILE__, __LINE__, \
-					  __func__, #n1 " " #cmp " " #n2, \
-					  "error: %#x " #ncmp " %#x\n", \
-					  __n1, __n2); \
-	} while (0)
-
+	__igt_assert_cmp(uint32_t, "%#x", n1, cmp, n2, #n1 " " #cmp " " #n2, #ncmp)
 #define igt_assert_cmps64(n1, cmp, ncmp, n2) \
-	do { \
-		int64_t __n1 = (n1), __n2 = (n2); \
-		if (__n1 cmp __n2) ; else \
-			__igt_fail_assert(IGT_LOG_DOMAIN, __FILE__, __LINE__, \
-					  __func__, #n1 " " #cmp " " #n2, \
-					  "error: %" PRId64 " " #ncmp " %" PRId64 "\n", \
-					  __n1, __n2); \
-	} while (0)
-
+	__igt_assert_cmp(int64_t, "%" PRId64, n1, cmp, n2, #n1 " " #cmp " " #n2, #ncmp)
 #define igt_assert_cmpu64(n1, cmp, ncmp, n2) \
-	do { \
-		uint64_t __n1 = (n1), __n2 = (n2); \
-		if (__n1 cmp __n2) ; else \
-			__igt_fail_assert(IGT_LOG_DOMAIN, __FILE__, __LINE__, \
-					  __func__, #n1 " " #cmp " " #n2, \
-					  "error: %#" PRIx64 " " #ncmp " %#" PRIx64 "\n", \
-					  __n1, __n2); \
-	} while (0)
+	__igt_assert_cmp(uint64_t, "%#" PRIx64, n1, cmp, n2, #n1 " " #cmp " " #n2, #ncmp)
 
 #define igt_assert_eq(n1, n2) igt_assert_cmpint(n1, ==, !=, n2)
 #define igt_assert_eq_u32(n1, n2) igt_assert_cmpuint(n1, ==, !=, n2)
@@ -241,39 +251,23 @@ __noreturn void __igt_fail_assert(const char *domain, const char *file,
 #define igt_assert_lt(n1, n2) igt_assert_cmpint(n1, <, >=, n2)
 #define igt_assert_lt_u64(n1, n2) igt_assert_cmpu64(n1, <, >=, n2)
 
-#define igt_require(expr) \
+/*
+ * Skips: igt_require*() skip unless @expr holds, igt_skip_on*() skip if it
+ * holds; either way @check names the condition that would have let the
+ * subtest run.
+ */
+#define __igt_skip_unless(ok, check, f...) \
 	do { \
-		if (!(expr)) \
-			__igt_skip_check(__FILE__, __LINE__, __func__, #expr, NULL); \
+		if (!(ok)) \
+			__igt_skip_check(__FILE__, __LINE__, __func__, check, f); \
 		else \
-			igt_debug("Test requirement passed: %s\n", #expr); \
+			igt_debug("Test requirement passed: %s\n", check); \
 	} while (0)
 
-#define igt_skip_on(expr) \
-	do { \
-		if ((expr)) \
-			__igt_skip_check(__FILE__, __LINE__, __func__, \
-					 "!(" #expr ")", NULL); \
-		else \
-			igt_debug("Test requirement passed: !(%s)\n", #expr); \
-	} while (0)
-
-#define igt_require_f(expr, f...) \
-	do { \
-		if (!(expr)) \
-			__igt_skip_check(__FILE__, __LINE__, __func__, #expr, f); \
-		else \
-			igt_debug("Test requirement passed: %s\n", #expr); \
-	} while (0)
-
-#define igt_skip_on_f(expr, f...) \
-	do { \
-		if ((expr)) \
-			__igt_skip_check(__FILE__, __LINE__, __func__, \
-					 "!(" #expr ")", f); \
-		else \
-			igt_debug("Test requirement passed: !(%s)\n", #expr); \
-	} while (0)
+#define igt_require(expr) __igt_skip_unless(expr, #expr, NULL)
+#define igt_require_f(expr, f...) __igt_skip_unless(expr, #expr, f)
+#define igt_skip_on(expr) __igt_skip_unless(!(expr), "!(" #expr ")", NULL)
+#define igt_skip_on_f(expr, f...) __igt_skip_unless(!(expr), "!(" #expr ")", f)
 
 /* ---------------------------------------------------------------------- */
 /* Logging.                                                               */
@@ -317,7 +311,7 @@ void igt_set_timeout(unsigned int seconds, const char *op);
 void igt_reset_timeout(void);
 
 /* ---------------------------------------------------------------------- */
-/* DRM devices.                                                           */
+/* DRM devices (lib/drmtest.h, lib/igt_debugfs.h).                        */
 
 #define DRIVER_INTEL	(1 << 0)
 #define DRIVER_VC4	(1 << 1)
@@ -326,7 +320,6 @@ void igt_reset_timeout(void);
 /* Every driver but vgem; a driver unknown to IGT matches it. */
 #define DRIVER_ANY	~(DRIVER_VGEM)
 
-/* lib/drmtest.h */
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(arr) (sizeof(arr) / sizeof(arr[0]))
 #endif
@@ -340,14 +333,7 @@ int igt_debugfs_dir(int device);
 int igt_debugfs_open(int device, const char *filename, int mode);
 
 /* ---------------------------------------------------------------------- */
-/* Kernel modules.                                                        */
-
-bool igt_kmod_is_loaded(const char *mod_name);
-int igt_kmod_load(const char *mod_name, const char *opts);
-int igt_kmod_unload(const char *mod_name, unsigned int flags);
-
-/* ---------------------------------------------------------------------- */
-/* ioctls.                                                                */
+/* ioctls (lib/ioctl_wrappers.h).                                         */
 
 /* drmIoctl() unless a test interposes; retries EINTR and EAGAIN. */
 extern int (*igt_ioctl)(int fd, unsigned long request, void *arg);

@@ -21,6 +21,7 @@
 #include <xf86drm.h>
 
 #include "igt.h"
+#include "igt_kmod.h"
 #include "vblit.h"
 
 /* ---------------------------------------------------------------------- */
@@ -85,6 +86,52 @@ int vblit_open(void)
 		      "no vblit render node in /dev/dri (%s): vblit.ko is not loaded\n",
 		      access("/dev/dri", F_OK) ? "no /dev/dri at all" :
 		      "no node named vblit");
+	return fd;
+}
+
+const char *vblit_backing_name(uint32_t backing)
+{
+	static const char *const names[] = {
+		[VBLIT_USERPTR_BACKING_PINNED] = "pinned",
+		[VBLIT_USERPTR_BACKING_UNPINNED] = "unpinned",
+		[VBLIT_USERPTR_BACKING_LEGACY] = "legacy",
+		[VBLIT_USERPTR_BACKING_ALIGNED] = "aligned",
+	};
+
+	return backing < ARRAY_SIZE(names) ? names[backing] : "unknown";
+}
+
+/**
+ * vblit_suite_open - the fixture of every suite
+ * @flags: VBLIT_SUITE_USERPTR, VBLIT_SUITE_STATS
+ * @backing: where to store the userptr backing (with VBLIT_SUITE_USERPTR),
+ *	or NULL
+ *
+ * Opens the device (or skips), asserts the page size the tests assume,
+ * then with VBLIT_SUITE_USERPTR skips unless the device has userptr and
+ * the engine and logs the backing, and with VBLIT_SUITE_STATS skips
+ * without the counters file.
+ *
+ * Returns: the fd.
+ */
+int vblit_suite_open(unsigned int flags, uint32_t *backing)
+{
+	int fd = vblit_open();
+
+	igt_assert_eq(sysconf(_SC_PAGESIZE), VBLIT_PAGE_SIZE);
+	if (flags & VBLIT_SUITE_USERPTR) {
+		uint32_t b;
+
+		vblit_require_userptr(fd);
+		b = vblit_getparam(fd, VBLIT_PARAM_USERPTR_BACKING);
+		igt_info("userptr backing: %s\n", vblit_backing_name(b));
+		if (backing)
+			*backing = b;
+	}
+	if (flags & VBLIT_SUITE_STATS)
+		igt_require_f(vblit_stats_available(),
+			      "no counters at %s (debugfs not mounted?)\n",
+			      vblit_stats_path());
 	return fd;
 }
 
@@ -291,60 +338,84 @@ uint64_t vblit_exec(int fd, struct drm_vblit_exec *exec)
 	return exec->job_id;
 }
 
-int __vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
-		 uint32_t value)
+/* One plain job (no flags) of @op; FILL writes @value. 0 or -errno. */
+static int __vblit_job(int fd, uint32_t op, uint32_t dst, uint64_t dst_offset,
+		       uint32_t src, uint64_t src_offset, uint64_t length,
+		       uint32_t value)
 {
 	struct drm_vblit_exec exec;
 
-	vblit_exec_init(&exec, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length);
+	vblit_exec_init(&exec, op, dst, dst_offset, src, src_offset, length);
 	exec.value = value;
 	return __vblit_exec(fd, &exec);
+}
+
+/* The same, asserting success, then waiting for it. */
+static void vblit_job(int fd, uint32_t op, uint32_t dst, uint64_t dst_offset,
+		      uint32_t src, uint64_t src_offset, uint64_t length,
+		      uint32_t value)
+{
+	igt_assert_eq(__vblit_job(fd, op, dst, dst_offset, src, src_offset,
+				  length, value), 0);
+	vblit_gem_wait(fd, dst);
+}
+
+int __vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
+		 uint32_t value)
+{
+	return __vblit_job(fd, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length,
+			   value);
 }
 
 /** vblit_fill - fill and wait for the result */
 void vblit_fill(int fd, uint32_t dst, uint64_t dst_offset, uint64_t length,
 		uint32_t value)
 {
-	igt_assert_eq(__vblit_fill(fd, dst, dst_offset, length, value), 0);
-	vblit_gem_wait(fd, dst);
+	vblit_job(fd, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length, value);
 }
 
 int __vblit_copy(int fd, uint32_t dst, uint64_t dst_offset,
 		 uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_COPY, dst, dst_offset,
-			src, src_offset, length);
-	return __vblit_exec(fd, &exec);
+	return __vblit_job(fd, VBLIT_OP_COPY, dst, dst_offset, src, src_offset,
+			   length, 0);
 }
 
 /** vblit_copy - copy and wait for the result */
 void vblit_copy(int fd, uint32_t dst, uint64_t dst_offset,
 		uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	igt_assert_eq(__vblit_copy(fd, dst, dst_offset, src, src_offset,
-				   length), 0);
-	vblit_gem_wait(fd, dst);
+	vblit_job(fd, VBLIT_OP_COPY, dst, dst_offset, src, src_offset, length, 0);
 }
 
 int __vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
 		     uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_CHECKSUM, dst, dst_offset,
-			src, src_offset, length);
-	return __vblit_exec(fd, &exec);
+	return __vblit_job(fd, VBLIT_OP_CHECKSUM, dst, dst_offset, src,
+			   src_offset, length, 0);
 }
 
 /** vblit_checksum - hash and wait for the result */
 void vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
 		    uint32_t src, uint64_t src_offset, uint64_t length)
 {
-	igt_assert_eq(__vblit_checksum(fd, dst, dst_offset, src, src_offset,
-				       length), 0);
-	vblit_gem_wait(fd, dst);
+	vblit_job(fd, VBLIT_OP_CHECKSUM, dst, dst_offset, src, src_offset,
+		  length, 0);
+}
+
+/* A job of @op held in flight for up to @hold_ms; returns its id. */
+static uint64_t vblit_job_held(int fd, uint32_t op, uint32_t dst,
+			       uint64_t dst_offset, uint32_t src,
+			       uint64_t src_offset, uint64_t length,
+			       uint32_t value, uint32_t hold_ms)
+{
+	struct drm_vblit_exec exec;
+
+	vblit_exec_init(&exec, op, dst, dst_offset, src, src_offset, length);
+	exec.value = value;
+	exec.flags = VBLIT_EXEC_HOLD;
+	exec.hold_ms = hold_ms;
+	return vblit_exec(fd, &exec);
 }
 
 /**
@@ -355,13 +426,8 @@ void vblit_checksum(int fd, uint32_t dst, uint64_t dst_offset,
 uint64_t vblit_fill_held(int fd, uint32_t dst, uint64_t dst_offset,
 			 uint64_t length, uint32_t value, uint32_t hold_ms)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_FILL, dst, dst_offset, 0, 0, length);
-	exec.value = value;
-	exec.flags = VBLIT_EXEC_HOLD;
-	exec.hold_ms = hold_ms;
-	return vblit_exec(fd, &exec);
+	return vblit_job_held(fd, VBLIT_OP_FILL, dst, dst_offset, 0, 0,
+			      length, value, hold_ms);
 }
 
 /** vblit_copy_held - queue a COPY held in flight for up to @hold_ms */
@@ -369,13 +435,8 @@ uint64_t vblit_copy_held(int fd, uint32_t dst, uint64_t dst_offset,
 			 uint32_t src, uint64_t src_offset, uint64_t length,
 			 uint32_t hold_ms)
 {
-	struct drm_vblit_exec exec;
-
-	vblit_exec_init(&exec, VBLIT_OP_COPY, dst, dst_offset,
-			src, src_offset, length);
-	exec.flags = VBLIT_EXEC_HOLD;
-	exec.hold_ms = hold_ms;
-	return vblit_exec(fd, &exec);
+	return vblit_job_held(fd, VBLIT_OP_COPY, dst, dst_offset, src,
+			      src_offset, length, 0, hold_ms);
 }
 
 int __vblit_gem_wait(int fd, uint32_t handle, int64_t timeout_ns)
@@ -414,6 +475,27 @@ int __vblit_job_release(int fd, uint64_t job_id)
 void vblit_job_release(int fd, uint64_t job_id)
 {
 	igt_assert_eq(__vblit_job_release(fd, job_id), 0);
+}
+
+/**
+ * vblit_close_held - close @fd, on which jobs are held for @hold_ms
+ *
+ * Closing must not wait for the holds: every object and pin of the file is
+ * released promptly (asserted, and well before @hold_ms where that is long
+ * enough to tell).
+ */
+void vblit_close_held(int fd, uint32_t hold_ms)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	close(fd);
+	vblit_assert_no_leaks();
+	igt_info("objects freed %.1f ms after close (hold_ms %u)\n",
+		 vblit_elapsed_ms(&start), hold_ms);
+	if (hold_ms > 6000)
+		igt_assert_f(vblit_elapsed_ms(&start) < hold_ms,
+			     "close waited for the hold to time out\n");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -506,6 +588,28 @@ bool vblit_stat_wait(const char *key, int64_t value, unsigned int timeout_ms)
 			return false;
 		usleep(10 * 1000);
 	}
+}
+
+/**
+ * vblit_check_pinned - assert that the device holds @expected pages pinned
+ *
+ * Pins can be dropped by a worker: polls up to 2 s. Nothing is checked if
+ * @expected is negative (a base read without counters) or the kernel has
+ * no pinned-pages counter.
+ */
+void vblit_check_pinned(int64_t expected, const char *what)
+{
+	struct timespec start;
+
+	if (expected < 0 || vblit_stat_pinned_pages() < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vblit_stat_pinned_pages() != expected &&
+	       vblit_elapsed_ms(&start) < 2000)
+		usleep(10 * 1000);
+	igt_assert_f(vblit_stat_pinned_pages() == expected,
+		     "%s: pinned_pages is %" PRId64 ", expected %" PRId64 "\n",
+		     what, vblit_stat_pinned_pages(), expected);
 }
 
 static bool vblit_stats_idle(void)
@@ -683,6 +787,55 @@ static void vblit_module_exit_handler(int sig)
 void vblit_module_restore_on_exit(void)
 {
 	igt_install_exit_handler(vblit_module_exit_handler);
+}
+
+/**
+ * vblit_module_require - skip unless vblit is a loaded module
+ *
+ * For the unload subtests: from then on, vblit.ko is reloaded at exit if
+ * the subtest left it unloaded.
+ */
+void vblit_module_require(void)
+{
+	igt_require_f(vblit_module_loaded(),
+		      "vblit is not a loaded module (built in?)\n");
+	vblit_module_restore_on_exit();
+}
+
+/** vblit_module_assert_held - vblit.ko refuses to unload, held by @what */
+void vblit_module_assert_held(const char *what)
+{
+	igt_assert_f(vblit_module_unload() < 0 && vblit_module_loaded(),
+		     "vblit unloaded under %s\n", what);
+}
+
+/**
+ * vblit_module_unload_unused - unload vblit.ko once nothing uses it
+ *
+ * For the unload subtests, with every file and mapping gone: the last fput
+ * can be deferred, so retries for up to 5 s; asserts the module is gone.
+ */
+void vblit_module_unload_unused(void)
+{
+	struct timespec start;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((err = vblit_module_unload()) && vblit_elapsed_ms(&start) < 5000)
+		usleep(20 * 1000);
+	igt_assert_f(err == 0, "vblit does not unload when unused: %d\n", err);
+	igt_assert(!vblit_module_loaded());
+}
+
+/** vblit_module_reload - load vblit.ko again and check the device answers */
+void vblit_module_reload(void)
+{
+	int fd;
+
+	vblit_module_load();
+	fd = vblit_open();
+	igt_assert_eq(vblit_getparam(fd, VBLIT_PARAM_API_VERSION), 1);
+	close(fd);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -868,6 +1021,16 @@ void *vblit_reserve(size_t size)
 	return ptr;
 }
 
+/** vblit_memfd - a memfd of @size bytes (holes: nothing allocated yet) */
+int vblit_memfd(const char *name, size_t size)
+{
+	int mfd = memfd_create(name, MFD_CLOEXEC);
+
+	igt_assert_f(mfd >= 0, "memfd_create: %m\n");
+	igt_assert_eq(ftruncate(mfd, size), 0);
+	return mfd;
+}
+
 double vblit_elapsed_ms(const struct timespec *start)
 {
 	struct timespec now;
@@ -958,13 +1121,22 @@ void vblit_device_write(int fd, uint32_t handle, uint64_t offset,
 	igt_assert_eq(__vblit_device_write(fd, handle, offset, data, size), 0);
 }
 
-/** vblit_device_check_mem - assert the device reads exactly @expected */
-void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
-			    size_t size, const char *what)
+/* What the device reads of @handle: COPYed out to a fresh object. */
+static struct vblit_bo vblit_device_copy_out(int fd, uint32_t handle,
+					     size_t size)
 {
 	struct vblit_bo bo = vblit_bo_create(fd, size);
 
 	vblit_copy(fd, bo.handle, 0, handle, 0, size);
+	return bo;
+}
+
+/** vblit_device_check_mem - assert the device reads exactly @expected */
+void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
+			    size_t size, const char *what)
+{
+	struct vblit_bo bo = vblit_device_copy_out(fd, handle, size);
+
 	vblit_mem_check(bo.map, expected, size, what);
 	vblit_bo_destroy(fd, &bo);
 }
@@ -973,9 +1145,8 @@ void vblit_device_check_mem(int fd, uint32_t handle, const void *expected,
 void vblit_device_check_pattern(int fd, uint32_t handle, size_t size,
 				uint32_t seed, const char *what)
 {
-	struct vblit_bo bo = vblit_bo_create(fd, size);
+	struct vblit_bo bo = vblit_device_copy_out(fd, handle, size);
 
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
 	vblit_pattern_check(bo.map, size, seed, what);
 	vblit_bo_destroy(fd, &bo);
 }
@@ -984,9 +1155,8 @@ void vblit_device_check_pattern(int fd, uint32_t handle, size_t size,
 void vblit_device_check_value(int fd, uint32_t handle, size_t size,
 			      uint32_t value, const char *what)
 {
-	struct vblit_bo bo = vblit_bo_create(fd, size);
+	struct vblit_bo bo = vblit_device_copy_out(fd, handle, size);
 
-	vblit_copy(fd, bo.handle, 0, handle, 0, size);
 	vblit_value_check(bo.map, size, value, what);
 	vblit_bo_destroy(fd, &bo);
 }
@@ -1000,6 +1170,39 @@ void vblit_device_write_pattern(int fd, uint32_t handle, size_t size,
 	vblit_pattern_write(bo.map, size, seed);
 	vblit_copy(fd, handle, 0, bo.handle, 0, size);
 	vblit_bo_destroy(fd, &bo);
+}
+
+/**
+ * vblit_check_jobs_fail - every kind of job touching @handle gives @err
+ * @bo: the other object of the jobs, or NULL for a scratch one; pass one
+ *	made beforehand where no mapping may be created meanwhile
+ *
+ * A device read, checksum, fill and write of @handle's first page: each is
+ * refused with @err, and @bo is left as it was.
+ */
+void vblit_check_jobs_fail(int fd, uint32_t handle, const struct vblit_bo *bo,
+			   int err, const char *what)
+{
+	struct vblit_bo scratch;
+
+	if (!bo) {
+		scratch = vblit_bo_create(fd, VBLIT_PAGE_SIZE);
+		bo = &scratch;
+	}
+	vblit_pattern_write(bo->map, VBLIT_PAGE_SIZE, 0xb0b0);
+	igt_assert_f(__vblit_copy(fd, bo->handle, 0, handle, 0, VBLIT_PAGE_SIZE) == err,
+		     "%s: device read did not give %d\n", what, err);
+	igt_assert_f(__vblit_checksum(fd, bo->handle, 0, handle, 0, VBLIT_PAGE_SIZE) == err,
+		     "%s: device checksum did not give %d\n", what, err);
+	igt_assert_f(__vblit_fill(fd, handle, 0, VBLIT_PAGE_SIZE, 0xdead) == err,
+		     "%s: device fill did not give %d\n", what, err);
+	igt_assert_f(__vblit_copy(fd, handle, 0, bo->handle, 0, VBLIT_PAGE_SIZE) == err,
+		     "%s: device write did not give %d\n", what, err);
+	vblit_gem_wait(fd, bo->handle);
+	vblit_pattern_check(bo->map, VBLIT_PAGE_SIZE, 0xb0b0,
+			    "other object after refused jobs");
+	if (bo == &scratch)
+		vblit_bo_destroy(fd, &scratch);
 }
 
 /**
@@ -1135,19 +1338,40 @@ int vblit_file_write(const char *path, const char *value)
 	return err;
 }
 
-/** vblit_file_read_int - the first integer in a /proc or /sys file, or -errno */
-int64_t vblit_file_read_int(const char *path)
+/**
+ * vblit_file_read - the start of a small file, as a string without the
+ * trailing newline
+ *
+ * Returns: its length, or -errno.
+ */
+int vblit_file_read(const char *path, char *buf, size_t size)
 {
-	char buf[64] = "";
 	ssize_t len;
 	int rfd;
 
 	rfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (rfd < 0)
 		return -errno;
-	len = read(rfd, buf, sizeof(buf) - 1);
+	len = read(rfd, buf, size - 1);
+	if (len < 0)
+		len = -errno;
 	close(rfd);
-	if (len <= 0)
+	if (len < 0)
+		return len;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return strlen(buf);
+}
+
+/** vblit_file_read_int - the first integer in a /proc or /sys file, or -errno */
+int64_t vblit_file_read_int(const char *path)
+{
+	char buf[64] = "";
+	int len = vblit_file_read(path, buf, sizeof(buf));
+
+	if (len < 0)
+		return len;
+	if (len == 0)
 		return -EIO;
 	/* "[always] madvise never"-style files are not integers. */
 	if (!isdigit((unsigned char)buf[0]) && buf[0] != '-')

@@ -37,6 +37,16 @@
 /* Device. */
 int __vblit_open(void);
 int vblit_open(void);
+
+/*
+ * The fixture every suite starts with: the device, the page size, and with
+ * VBLIT_SUITE_USERPTR userptr and EXEC required and the backing read (into
+ * *@backing) and logged; with VBLIT_SUITE_STATS the counters required.
+ */
+#define VBLIT_SUITE_USERPTR	(1u << 0)
+#define VBLIT_SUITE_STATS	(1u << 1)
+int vblit_suite_open(unsigned int flags, uint32_t *backing);
+const char *vblit_backing_name(uint32_t backing);
 bool vblit_is_device(int fd);
 int __vblit_ioctl(int fd, unsigned long request, void *arg);
 
@@ -89,6 +99,7 @@ void vblit_gem_wait(int fd, uint32_t handle);
 bool vblit_gem_busy(int fd, uint32_t handle);
 int __vblit_job_release(int fd, uint64_t job_id);
 void vblit_job_release(int fd, uint64_t job_id);
+void vblit_close_held(int fd, uint32_t hold_ms);
 
 /* Counters of /sys/kernel/debug/vblit/stats. */
 const char *vblit_stats_path(void);
@@ -99,6 +110,7 @@ int64_t vblit_stat_pinned_pages(void);
 bool vblit_stats_wait_idle(unsigned int timeout_ms);
 void vblit_assert_no_leaks(void);
 bool vblit_stat_wait(const char *key, int64_t value, unsigned int timeout_ms);
+void vblit_check_pinned(int64_t expected, const char *what);
 
 /* Module lifetime. */
 bool vblit_module_loaded(void);
@@ -106,6 +118,10 @@ int vblit_module_unload(void);
 int __vblit_module_load(void);
 void vblit_module_load(void);
 void vblit_module_restore_on_exit(void);
+void vblit_module_require(void);
+void vblit_module_assert_held(const char *what);
+void vblit_module_unload_unused(void);
+void vblit_module_reload(void);
 
 /* Data. */
 uint32_t vblit_pattern(uint32_t seed, uint64_t page, uint32_t dword);
@@ -123,12 +139,12 @@ uint64_t vblit_fnv1a64(const void *ptr, size_t size);
 /* Memory. */
 void *vblit_mmap_anon(size_t size);
 void *vblit_reserve(size_t size);
+int vblit_memfd(const char *name, size_t size);
 double vblit_elapsed_ms(const struct timespec *start);
 
 
 /*
- * Helpers of the mm and race suites (vblit_userptr_mm, vblit_userptr_race):
- * a shmem object with its CPU mapping, device-side views of an object, the
+ * Objects with their CPU mapping, the device's view of an object, the
  * non-blockable invalidation hook, and page placement queries.
  */
 
@@ -159,6 +175,8 @@ void vblit_device_check_value(int fd, uint32_t handle, size_t size,
 			      uint32_t value, const char *what);
 void vblit_device_write_pattern(int fd, uint32_t handle, size_t size,
 				uint32_t seed);
+void vblit_check_jobs_fail(int fd, uint32_t handle, const struct vblit_bo *bo,
+			   int err, const char *what);
 
 /* debugfs "vblit/invalidate_nonblock": 0, or -errno of the write. */
 #define VBLIT_NONBLOCK_HOOK	"invalidate_nonblock"
@@ -174,8 +192,9 @@ int vblit_numa_nodes(void);
 int vblit_page_node(const void *addr);
 int vblit_lru_drain_all(void);
 
-/* Small files of /proc and /sys: -errno, or the value. */
+/* Small files of /proc, /sys and debugfs: -errno, or the value. */
 int vblit_file_write(const char *path, const char *value);
+int vblit_file_read(const char *path, char *buf, size_t size);
 int64_t vblit_file_read_int(const char *path);
 
 /*
