@@ -14,7 +14,7 @@ KERNELS ?= 6.12 6.1
 KERNEL ?= 6.12
 
 .PHONY: all deps modules igt vm-test test run check install clean \
-	fuzz debug-kernel test-debug bench test-mesa
+	fuzz debug-kernel test-debug bench test-mesa i915 test-i915
 
 all: modules igt
 
@@ -75,6 +75,14 @@ bench: modules igt
 # Mesa's userptr paths against the real kernel (see docs/mesa.md).
 test-mesa: modules igt
 	@scripts/mesa-test.sh
+
+# i915 6.12 out of tree with kernel-patches/i915, and its plain module and
+# mock selftests in a 6.12 guest (see docs/i915.md).
+i915: deps
+	@scripts/i915-build.sh
+
+test-i915: i915
+	@scripts/vm-run.sh 6.12 i915
 
 check: deps
 	@scripts/check-style.sh
