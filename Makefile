@@ -20,7 +20,7 @@ KERNEL ?= 6.12
 BACKING ?= pinned
 
 .PHONY: all deps modules igt vm-test vm-exec test run check install clean \
-	fuzz debug-kernel test-debug bench test-mesa
+	fuzz debug-kernel test-debug bench test-mesa i915 test-i915
 
 all: modules igt
 
@@ -98,6 +98,14 @@ bench: modules igt
 # Mesa's userptr paths against the real kernel (see docs/mesa.md).
 test-mesa: modules igt
 	@scripts/mesa-test.sh
+
+# i915 6.12 out of tree with kernel-patches/i915, and its plain module and
+# mock selftests in a 6.12 guest (see docs/i915.md).
+i915: deps
+	@scripts/i915-build.sh
+
+test-i915: i915
+	@scripts/vm-run.sh 6.12 i915
 
 check: deps
 	@scripts/check-style.sh

@@ -28,6 +28,13 @@ make -s -C "$top/igt-tests" check || rc=1
 echo "[check] checkpatch --strict"
 "$cp_dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
 	-f "$top"/drm-userptr/*.[ch] "$top"/drm-userptr/bench/*.[ch] || rc=1
+# The i915 series and its selftest shims (make i915). FILE_PATH_CHANGES:
+# files added under drivers/gpu/drm/i915/ are MAINTAINERS-covered already,
+# which --no-tree cannot see.
+"$cp_dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
+	--ignore FILE_PATH_CHANGES "$top"/kernel-patches/i915/*.patch || rc=1
+"$cp_dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
+	-f "$top"/kernel-patches/i915-shims/st-shims/*.[ch] || rc=1
 echo "[check] sparse (C=1) and W=1"
 MODULE_FLAGS="C=1" KERNELS="${KERNELS:-6.12 6.1}" "$top/scripts/build-modules.sh" || rc=1
 [ "$rc" = 0 ] && echo "[check] clean"
