@@ -733,7 +733,12 @@ static void test_hold_timeout(void)
 	ms = vblit_elapsed_ms(&start);
 	igt_info("held job of %u ms ran after %.1f ms\n",
 		 vblit_hold_ms(fd, 200), ms);
-	igt_assert_f(ms >= vblit_hold_ms(fd, 200) * 0.9,
+	/*
+	 * Not before most of the hold: a TCG guest's clock against its timer
+	 * ticks drifts under host load (a 6.1 guest on a host at load
+	 * average 11 saw a 200 ms hold end at 174 ms of CLOCK_MONOTONIC).
+	 */
+	igt_assert_f(ms >= vblit_hold_ms(fd, 200) * 0.75,
 		     "job held for %u ms ran after %.1f ms\n",
 		     vblit_hold_ms(fd, 200), ms);
 	vblit_value_check(map, PAGE, 0x7173, "object after the hold timed out");
