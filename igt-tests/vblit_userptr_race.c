@@ -1618,7 +1618,7 @@ static void run_fuzzer(uint64_t seed, unsigned int seconds, unsigned int procs,
 {
 	const char *path = fuzzer_path();
 	char seed_s[32], secs_s[32], procs_s[16], threads_s[16], sharers_s[16];
-	char line[1024], last[1024] = "";
+	char line[1024], last[1024] = "", why[1024] = "";
 	int out[2], status;
 	FILE *f;
 	pid_t pid;
@@ -1645,14 +1645,19 @@ static void run_fuzzer(uint64_t seed, unsigned int seconds, unsigned int procs,
 	igt_assert(f);
 	while (fgets(line, sizeof(line), f)) {
 		igt_info("%s", line);
-		if (!strncmp(line, "fuzz:", 5) || strstr(line, "VIOLATION"))
+		if (!strncmp(line, "fuzz:", 5))
 			snprintf(last, sizeof(last), "%s", line);
+		/* The first line that says what went wrong is the reason. */
+		if (!why[0] && (strstr(line, "VIOLATION in") || strstr(line, "LEAK") ||
+				strstr(line, "failed") || strstr(line, "hang") ||
+				strstr(line, "fork child")))
+			snprintf(why, sizeof(why), "%s", line);
 	}
 	fclose(f);
 	igt_assert_eq(waitpid(pid, &status, 0), pid);
 	igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		     "vblit_fuzz --seed %" PRIu64 " failed (status %#x): %s\n",
-		     seed, status, last);
+		     "vblit_fuzz --seed %" PRIu64 " failed (status %#x): %s%s\n",
+		     seed, status, why, last);
 }
 
 static uint64_t env_u64(const char *name, uint64_t def)

@@ -23,7 +23,9 @@ Per kernel:
 All kernels:
     summarize.py --combine build/results/*/results.json
 
-  Prints one line per kernel, then, as the last line, exactly
+  Prints a "FAIL <kernel> <test>: <reason>" line per failed test (the
+  first CRITICAL line of its stderr), one line per kernel, then, as the
+  last line, exactly
   "N passed, N failed, N skipped" (crash and timeout count as failed; a
   missing file counts as one failure). Exits 1 if anything failed or no
   test ran, else 0.
@@ -163,6 +165,20 @@ def summarize(args):
     return 0
 
 
+def reason(test):
+    """One line saying why a test failed, from its stderr."""
+    lines = [l.strip() for l in (test.get("err") or "").splitlines()]
+    for l in lines:
+        m = re.search(r"CRITICAL: (.*)", l)
+        if m and not re.match(r"(Test assertion failure|Failed assertion|"
+                              r"Last errno)", m.group(1)):
+            return m.group(1)[:300]
+    for l in reversed(lines):
+        if l and not l.startswith("****") and "Stack trace" not in l:
+            return l[:300]
+    return test["result"]
+
+
 def combine(paths):
     total = [0, 0, 0]
     for path in paths:
@@ -170,6 +186,9 @@ def combine(paths):
             doc = load(path)
             counts = count(doc["tests"])
             name = doc.get("name", path)
+            for tname, t in sorted(doc["tests"].items()):
+                if t["result"] not in ("pass", "skip"):
+                    print("FAIL %s %s: %s" % (name, tname, reason(t)))
         except (OSError, ValueError, KeyError) as e:
             counts, name = (0, 1, 0), "%s (unreadable: %s)" % (path, e)
         total = [a + b for a, b in zip(total, counts)]
