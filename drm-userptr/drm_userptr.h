@@ -139,6 +139,24 @@ struct drm_userptr_device {
 struct drm_userptr_topology;
 
 /**
+ * struct drm_userptr_budget - how long one submission may keep colliding
+ *
+ * A collision with an invalidation makes a submission acquire pages again;
+ * the budget bounds how long that goes on before the submission fails with
+ * -EBUSY (see DOC: Collision-retry). drm_userptr_budget_init() starts one
+ * for each submission; drm_userptr_validate() charges it for the
+ * collisions of its acquisition rounds, the driver with
+ * drm_userptr_budget_charge() for each failed check under the notifier
+ * lock. Members are private to the helper.
+ */
+struct drm_userptr_budget {
+	/** @udev: the device, whose retry_timeout_ms the budget is. */
+	struct drm_userptr_device *udev;
+	/** @deadline: jiffies after which a collision gives -EBUSY. */
+	unsigned long deadline;
+};
+
+/**
  * struct drm_userptr - user memory backing one GEM object
  *
  * Embed it in the driver's GEM object. Members are private to the helper.
@@ -233,9 +251,11 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 		     u32 flags);
 void drm_userptr_fini(struct drm_userptr *up);
 
+void drm_userptr_budget_init(struct drm_userptr_budget *budget,
+			     struct drm_userptr_device *udev);
+int drm_userptr_budget_charge(struct drm_userptr_budget *budget);
 int drm_userptr_validate(struct drm_userptr *up, bool write,
-			 unsigned long deadline);
-unsigned long drm_userptr_deadline(struct drm_userptr_device *udev);
+			 struct drm_userptr_budget *budget);
 
 void drm_userptr_notifier_lock(struct drm_userptr_device *udev);
 void drm_userptr_notifier_unlock(struct drm_userptr_device *udev);

@@ -40,18 +40,20 @@
  *    the pages if an invalidation happened since they were last acquired.
  * 2. Lock the objects' reservations and reserve fence slots.
  * 3. drm_userptr_notifier_lock(); if drm_userptr_is_current() fails for any
- *    object, unlock everything and go back to 1 (the same deadline bounds
- *    the whole loop); else add the job's fence to every reservation.
+ *    object, unlock everything, charge the submission's retry budget with
+ *    drm_userptr_budget_charge() and go back to 1; else add the job's
+ *    fence to every reservation.
  * 4. drm_userptr_notifier_unlock(), unlock the reservations, run the job.
  *    The device may use drm_userptr_page() until the job's fence signals.
  *
  * Example, for a job over one object::
  *
- *	unsigned long deadline = drm_userptr_deadline(udev);
+ *	struct drm_userptr_budget budget;
  *	int err;
  *
+ *	drm_userptr_budget_init(&budget, udev);
  *	retry:
- *	err = drm_userptr_validate(&obj->up, true, deadline);
+ *	err = drm_userptr_validate(&obj->up, true, &budget);
  *	if (err)
  *		return err;
  *	err = dma_resv_lock_interruptible(obj->base.resv, NULL);
@@ -64,15 +66,15 @@
  *	if (!drm_userptr_is_current(&obj->up)) {
  *		drm_userptr_notifier_unlock(udev);
  *		dma_resv_unlock(obj->base.resv);
+ *		err = drm_userptr_budget_charge(&budget);
+ *		if (err)
+ *			return err;
  *		goto retry;
  *	}
  *	dma_resv_add_fence(obj->base.resv, fence, DMA_RESV_USAGE_WRITE);
  *	drm_userptr_notifier_unlock(udev);
  *	out_unlock:
  *	dma_resv_unlock(obj->base.resv);
- *
- * (A real driver also gives up with -EBUSY once the deadline has passed,
- * see vblit_exec.c.)
  *
  * Two backings are offered, chosen per device:
  *
@@ -986,7 +988,7 @@ struct drm_userptr_round {
  * @DRM_USERPTR_ROUND_DONE: the object's pages are current.
  * @DRM_USERPTR_ROUND_AGAIN: it collided with an invalidation: go again.
  * @DRM_USERPTR_ROUND_FAILED: an error; nothing of the round is kept.
- * @DRM_USERPTR_ROUND_TIMED_OUT: rounds kept colliding past the deadline.
+ * @DRM_USERPTR_ROUND_TIMED_OUT: it collided with the budget spent.
  */
 enum drm_userptr_outcome {
 	DRM_USERPTR_ROUND_DONE,
@@ -1318,24 +1320,26 @@ drm_userptr_round(struct drm_userptr *up, struct drm_userptr_round *r,
 	return DRM_USERPTR_ROUND_FAILED;
 }
 
-/*
- * Before a round: a pending signal ends the validation (-ERESTARTSYS), and
- * so does the deadline once a round has collided (-EBUSY).
- */
-static enum drm_userptr_outcome
-drm_userptr_round_allowed(struct drm_userptr *up, struct drm_userptr_round *r,
-			  unsigned long deadline, int *err)
+/* Before a round: a pending signal ends the validation (-ERESTARTSYS). */
+static enum drm_userptr_outcome drm_userptr_round_allowed(int *err)
 {
 	if (signal_pending(current)) {
 		*err = -ERESTARTSYS;
 		return DRM_USERPTR_ROUND_FAILED;
 	}
-	if (r->retries && time_after(jiffies, deadline)) {
-		drm_userptr_stat_inc(up->udev, DRM_USERPTR_STAT_EBUSY);
-		*err = -EBUSY;
-		return DRM_USERPTR_ROUND_TIMED_OUT;
-	}
 	return DRM_USERPTR_ROUND_AGAIN;
+}
+
+/* After a collision: charge the budget; -EBUSY once it is spent. */
+static enum drm_userptr_outcome
+drm_userptr_round_collided(struct drm_userptr *up, struct drm_userptr_round *r,
+			   struct drm_userptr_budget *budget, int *err)
+{
+	r->retries++;
+	drm_userptr_stat_inc(up->udev, DRM_USERPTR_STAT_RETRIES);
+	trace_drm_userptr_retry(up, r->retries);
+	*err = drm_userptr_budget_charge(budget);
+	return *err ? DRM_USERPTR_ROUND_TIMED_OUT : DRM_USERPTR_ROUND_AGAIN;
 }
 
 /* The page array, allocated at first use, and the round's snapshot. */
@@ -1359,26 +1363,60 @@ static int drm_userptr_round_init(struct drm_userptr *up,
 }
 
 /**
+ * drm_userptr_budget_init() - start the retry budget of one submission
+ * @budget: the budget, usually on the submitting function's stack
+ * @udev: the device
+ */
+void drm_userptr_budget_init(struct drm_userptr_budget *budget,
+			     struct drm_userptr_device *udev)
+{
+	budget->udev = udev;
+	budget->deadline = jiffies + msecs_to_jiffies(udev->retry_timeout_ms);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_budget_init);
+
+/**
+ * drm_userptr_budget_charge() - charge a collision to the budget
+ * @budget: the submission's budget
+ *
+ * Called by drm_userptr_validate() for each round that collided with an
+ * invalidation, and by the driver each time its check of
+ * drm_userptr_is_current() under the notifier lock fails, before it starts
+ * over. Counts the -EBUSY it returns in the device's "ebusy" counter.
+ *
+ * Return: 0 if the submission may try again; -EBUSY if the collisions have
+ * gone on for longer than the device's retry_timeout_ms.
+ */
+int drm_userptr_budget_charge(struct drm_userptr_budget *budget)
+{
+	if (!time_after(jiffies, budget->deadline))
+		return 0;
+	drm_userptr_stat_inc(budget->udev, DRM_USERPTR_STAT_EBUSY);
+	return -EBUSY;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_budget_charge);
+
+/**
  * drm_userptr_validate() - make the object's pages current, acquiring them
  * @up: the object
  * @write: the job writes the object
- * @deadline: from drm_userptr_deadline(), shared by the whole submission
+ * @budget: the submission's retry budget, from drm_userptr_budget_init()
  *
  * Returns at once if the published pages are current. Otherwise runs
  * rounds (see DOC: Collision-retry) until one ends with the pages current,
- * fails, or collided past @deadline. Must be called from the process that
- * created the object, with no driver lock held. Success does not make the
- * pages current at submission: the driver must still check
+ * fails, or collides with @budget spent. Must be called from the process
+ * that created the object, with no driver lock held. Success does not make
+ * the pages current at submission: the driver must still check
  * drm_userptr_is_current() under the notifier lock.
  *
  * Return: 0 on success; -EACCES if @write and the object is read-only;
  * -EFAULT if the caller is not the creator's mm, or the range is not (or
  * no longer) mapped with the needed access; -EBUSY if invalidations kept
- * colliding until @deadline; -ERESTARTSYS on a pending signal; -EINTR if
- * killed; -ENOMEM.
+ * colliding until @budget was spent; -ERESTARTSYS on a pending signal;
+ * -EINTR if killed; -ENOMEM.
  */
 int drm_userptr_validate(struct drm_userptr *up, bool write,
-			 unsigned long deadline)
+			 struct drm_userptr_budget *budget)
 {
 	struct drm_userptr_device *udev = up->udev;
 	struct drm_userptr_round r = {};
@@ -1402,14 +1440,14 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 	}
 
 	err = drm_userptr_round_init(up, &r);
-	for (outcome = err ? DRM_USERPTR_ROUND_FAILED : DRM_USERPTR_ROUND_AGAIN;
-	     outcome == DRM_USERPTR_ROUND_AGAIN; r.retries++) {
-		outcome = drm_userptr_round_allowed(up, &r, deadline, &err);
+	outcome = err ? DRM_USERPTR_ROUND_FAILED : DRM_USERPTR_ROUND_AGAIN;
+	while (outcome == DRM_USERPTR_ROUND_AGAIN) {
+		outcome = drm_userptr_round_allowed(&err);
 		if (outcome == DRM_USERPTR_ROUND_AGAIN)
 			outcome = drm_userptr_round(up, &r, &err);
 		if (outcome == DRM_USERPTR_ROUND_AGAIN) {
-			drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_RETRIES);
-			trace_drm_userptr_retry(up, r.retries + 1);
+			outcome = drm_userptr_round_collided(up, &r, budget,
+							     &err);
 			cond_resched();
 		}
 	}
@@ -1418,18 +1456,6 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_userptr_validate);
-
-/**
- * drm_userptr_deadline() - the deadline for one submission's retries
- * @udev: the device
- *
- * Return: a jiffies value to pass to drm_userptr_validate().
- */
-unsigned long drm_userptr_deadline(struct drm_userptr_device *udev)
-{
-	return jiffies + msecs_to_jiffies(udev->retry_timeout_ms);
-}
-EXPORT_SYMBOL_GPL(drm_userptr_deadline);
 
 /* ---------------------------------------------------------------------- */
 /* Submit: check under the notifier lock, then use the pages              */

@@ -40,7 +40,7 @@
  *    lock the reservations, collect the fences the job must wait for, check
  *    under the notifier lock that no invalidation ran since the validation,
  *    and add the job's fence to the reservations. A collision starts over
- *    from the validation until the helper's deadline passes (-EBUSY).
+ *    from the validation until the helper's retry budget is spent (-EBUSY).
  * 3. From then on the job runs and signals whatever happens: the fd is
  *    installed, and the job is either released at once or held.
  *
@@ -426,7 +426,7 @@ static void vblit_job_abort(struct vblit_job *job, int err)
 }
 
 static int vblit_job_validate(struct drm_gem_object **objs, unsigned int count,
-			      unsigned long deadline)
+			      struct drm_userptr_budget *budget)
 {
 	unsigned int i;
 	int err;
@@ -435,7 +435,7 @@ static int vblit_job_validate(struct drm_gem_object **objs, unsigned int count,
 		if (!vblit_gem_is_userptr(objs[i]))
 			continue;
 		err = drm_userptr_validate(&to_vblit_userptr(objs[i])->up,
-					   i == 0, deadline);
+					   i == 0, budget);
 		if (err)
 			return err;
 	}
@@ -459,20 +459,20 @@ static bool vblit_job_pages_current(struct drm_gem_object **objs,
 /*
  * Publish the job's fence in the reservations of @objs (objs[0] written,
  * objs[1] if any read), following the drm_userptr protocol: see DOC:
- * Overview in drm_userptr_core.c. One deadline bounds all the retries.
+ * Overview in drm_userptr_core.c. One budget bounds all the retries.
  */
 static int vblit_job_publish(struct vblit_job *job,
 			     struct drm_gem_object **objs, unsigned int count)
 {
 	struct drm_userptr_device *udev = &job->vdev->udev;
+	struct drm_userptr_budget budget;
 	struct ww_acquire_ctx ctx;
-	unsigned long deadline;
 	unsigned int i;
 	int err;
 
-	deadline = drm_userptr_deadline(udev);
+	drm_userptr_budget_init(&budget, udev);
 retry:
-	err = vblit_job_validate(objs, count, deadline);
+	err = vblit_job_validate(objs, count, &budget);
 	if (err)
 		return err;
 
@@ -494,10 +494,9 @@ retry:
 		vblit_job_put_deps(job);
 		drm_gem_unlock_reservations(objs, count, &ctx);
 		atomic64_inc(&udev->stats[DRM_USERPTR_STAT_SUBMIT_RETRIES]);
-		if (time_after(jiffies, deadline)) {
-			atomic64_inc(&udev->stats[DRM_USERPTR_STAT_EBUSY]);
-			return -EBUSY;
-		}
+		err = drm_userptr_budget_charge(&budget);
+		if (err)
+			return err;
 		goto retry;
 	}
 	for (i = 0; i < count; i++)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * KUnit tests for the pure parts of drm_userptr: argument validation and its
- * errno order, device init errors, the counters' names, the retry deadline,
+ * errno order, device init errors, the counters' names, the retry budget,
  * and the range bookkeeping of one object against a real (KUnit-provided)
  * mm: which invalidations hit it, what validation publishes and counts.
  *
@@ -13,6 +13,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/dma-resv.h>
 #include <linux/errno.h>
 #include <linux/highmem.h>
@@ -310,58 +311,65 @@ static void stats_show_names_each_counter(struct kunit *test)
 	}
 }
 
-/* -- the retry bound -------------------------------------------------------- */
+/* -- the retry budget ------------------------------------------------------- */
 
-/* deadline_is_timeout_from_now: jiffies + retry_timeout_ms, in the future */
-static void deadline_is_timeout_from_now(struct kunit *test)
+static struct drm_userptr_device *test_udev(struct kunit *test,
+					    unsigned int timeout_ms)
 {
 	struct drm_userptr_device *udev;
-	unsigned long before, after, deadline;
 
 	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, udev);
 	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
 						      DRM_USERPTR_BACKING_PINNED,
-						      250), 0);
-	before = jiffies;
-	deadline = drm_userptr_deadline(udev);
-	after = jiffies;
-	KUNIT_EXPECT_TRUE(test, time_after_eq(deadline,
-					      before + msecs_to_jiffies(250)));
-	KUNIT_EXPECT_TRUE(test, time_before_eq(deadline,
-					       after + msecs_to_jiffies(250)));
-	KUNIT_EXPECT_TRUE(test, time_after(deadline, jiffies));
+						      timeout_ms), 0);
+	return udev;
+}
+
+/* budget_within_timeout_allows: collisions inside the timeout may retry */
+static void budget_within_timeout_allows(struct kunit *test)
+{
+	struct drm_userptr_device *udev = test_udev(test, 60000);
+	struct drm_userptr_budget budget;
+	int i;
+
+	drm_userptr_budget_init(&budget, udev);
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, drm_userptr_budget_charge(&budget), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&udev->stats[DRM_USERPTR_STAT_EBUSY]), 0);
 	drm_userptr_device_fini(udev);
 }
 
-/* deadline_shortest_timeout_not_expired: 1 ms is still at least a tick */
-static void deadline_shortest_timeout_not_expired(struct kunit *test)
+/*
+ * budget_spent_gives_ebusy: collisions that go on past the timeout end in
+ * -EBUSY, counted once per -EBUSY
+ */
+static void budget_spent_gives_ebusy(struct kunit *test)
 {
-	struct drm_userptr_device *udev;
-	unsigned long before, deadline;
+	struct drm_userptr_device *udev = test_udev(test, 1);
+	struct drm_userptr_budget budget;
+	int i, err = 0;
 
-	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, udev);
-	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED,
-						      1), 0);
-	before = jiffies;
-	deadline = drm_userptr_deadline(udev);
-	KUNIT_EXPECT_TRUE(test, time_after(deadline, before));
+	drm_userptr_budget_init(&budget, udev);
+	for (i = 0; i < 64 && !err; i++) {
+		err = drm_userptr_budget_charge(&budget);
+		msleep(20);
+	}
+	KUNIT_EXPECT_EQ(test, err, -EBUSY);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&udev->stats[DRM_USERPTR_STAT_EBUSY]), 1);
 	drm_userptr_device_fini(udev);
 }
 
-/* deadline_longest_timeout_no_wrap: UINT_MAX ms must not wrap into the past */
-static void deadline_longest_timeout_no_wrap(struct kunit *test)
+/* budget_longest_timeout_no_wrap: UINT_MAX ms must not wrap into the past */
+static void budget_longest_timeout_no_wrap(struct kunit *test)
 {
-	struct drm_userptr_device *udev;
+	struct drm_userptr_device *udev = test_udev(test, UINT_MAX);
+	struct drm_userptr_budget budget;
+	int i;
 
-	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, udev);
-	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED,
-						      UINT_MAX), 0);
-	KUNIT_EXPECT_TRUE(test, time_after(drm_userptr_deadline(udev), jiffies));
+	drm_userptr_budget_init(&budget, udev);
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, drm_userptr_budget_charge(&budget), 0);
 	drm_userptr_device_fini(udev);
 }
 
@@ -369,6 +377,7 @@ static void deadline_longest_timeout_no_wrap(struct kunit *test)
 
 struct test_ctx {
 	struct drm_userptr_device udev;
+	struct drm_userptr_budget budget;
 	struct dma_resv resv;
 	struct drm_userptr up;
 	bool up_live;
@@ -384,6 +393,13 @@ static void test_ctx_fini(void *data)
 		drm_userptr_fini(&ctx->up);
 	drm_userptr_device_fini(&ctx->udev);
 	dma_resv_fini(&ctx->resv);
+}
+
+/* A fresh retry budget, for one validation. */
+static struct drm_userptr_budget *ctx_budget(struct test_ctx *ctx)
+{
+	drm_userptr_budget_init(&ctx->budget, &ctx->udev);
+	return &ctx->budget;
 }
 
 static s64 ctx_stat(struct test_ctx *ctx, enum drm_userptr_stat s)
@@ -512,7 +528,7 @@ static void validate_publishes_pages(struct kunit *test,
 	}
 	KUNIT_ASSERT_EQ(test, test_ctx_create(ctx, 0), 0);
 	KUNIT_ASSERT_EQ(test, drm_userptr_validate(&ctx->up, true,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			0);
 	KUNIT_EXPECT_TRUE(test, test_ctx_is_current(ctx));
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_ACQUIRES), 1);
@@ -532,7 +548,7 @@ static void validate_publishes_pages(struct kunit *test,
 
 	/* Current pages: the second use only revalidates. */
 	KUNIT_EXPECT_EQ(test, drm_userptr_validate(&ctx->up, false,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			0);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_ACQUIRES), 1);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_REVALIDATIONS), 1);
@@ -555,21 +571,28 @@ static void validate_publishes_pages_unpinned(struct kunit *test)
 }
 
 /*
- * validate_expired_deadline_acquires_once: the bound limits retries, not the
- * first attempt: an already expired deadline still acquires uncontended pages.
+ * validate_spent_budget_acquires_once: the budget limits retries, not the
+ * first attempt: a spent budget still acquires uncontended pages.
  */
-static void validate_expired_deadline_acquires_once(struct kunit *test)
+static void validate_spent_budget_acquires_once(struct kunit *test)
 {
 	struct test_ctx *ctx;
+	int i, err = 0;
 
 	ctx = test_ctx_init(test, DRM_USERPTR_BACKING_PINNED,
 			    PROT_READ | PROT_WRITE);
 	KUNIT_ASSERT_EQ(test, test_ctx_create(ctx, 0), 0);
+	drm_userptr_budget_init(&ctx->budget, &ctx->udev);
+	for (i = 0; i < 64 && !err; i++) {
+		err = drm_userptr_budget_charge(&ctx->budget);
+		msleep(TEST_TIMEOUT_MS / 8 + 1);
+	}
+	KUNIT_ASSERT_EQ(test, err, -EBUSY);
 	KUNIT_EXPECT_EQ(test, drm_userptr_validate(&ctx->up, true,
-						   jiffies - HZ), 0);
+						   &ctx->budget), 0);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_ACQUIRES), 1);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_RETRIES), 0);
-	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_EBUSY), 0);
+	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_EBUSY), 1);
 }
 
 /*
@@ -584,7 +607,7 @@ static void invalidate_outside_range_ignored(struct kunit *test)
 			    PROT_READ | PROT_WRITE);
 	KUNIT_ASSERT_EQ(test, test_ctx_create(ctx, 0), 0);
 	KUNIT_ASSERT_EQ(test, drm_userptr_validate(&ctx->up, true,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			0);
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(ctx->map, PAGE_SIZE), 0);
@@ -609,7 +632,7 @@ static void invalidate_last_page_hits(struct kunit *test)
 			    PROT_READ | PROT_WRITE);
 	KUNIT_ASSERT_EQ(test, test_ctx_create(ctx, 0), 0);
 	KUNIT_ASSERT_EQ(test, drm_userptr_validate(&ctx->up, true,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			0);
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(ctx->start + (TEST_PAGES - 1) * PAGE_SIZE,
@@ -619,7 +642,7 @@ static void invalidate_last_page_hits(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, test_ctx_is_current(ctx));
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_PINNED_PAGES), 0);
 	KUNIT_EXPECT_EQ(test, drm_userptr_validate(&ctx->up, false,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			-EFAULT);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_PINNED_PAGES), 0);
 }
@@ -635,11 +658,11 @@ static void validate_read_only(struct kunit *test)
 	ctx = test_ctx_init(test, DRM_USERPTR_BACKING_PINNED, PROT_READ);
 	KUNIT_ASSERT_EQ(test, test_ctx_create(ctx, DRM_USERPTR_READ_ONLY), 0);
 	KUNIT_EXPECT_EQ(test, drm_userptr_validate(&ctx->up, true,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			-EACCES);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_ACQUIRES), 0);
 	KUNIT_EXPECT_EQ(test, drm_userptr_validate(&ctx->up, false,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			0);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_ACQUIRES), 1);
 }
@@ -655,7 +678,7 @@ static void validate_writable_object_on_read_only_mapping(struct kunit *test)
 	ctx = test_ctx_init(test, DRM_USERPTR_BACKING_PINNED, PROT_READ);
 	KUNIT_ASSERT_EQ(test, test_ctx_create(ctx, 0), 0);
 	KUNIT_EXPECT_EQ(test, drm_userptr_validate(&ctx->up, false,
-						   drm_userptr_deadline(&ctx->udev)),
+						   ctx_budget(ctx)),
 			-EFAULT);
 	KUNIT_EXPECT_EQ(test, ctx_stat(ctx, DRM_USERPTR_STAT_PINNED_PAGES), 0);
 	KUNIT_EXPECT_FALSE(test, test_ctx_is_current(ctx));
@@ -675,14 +698,14 @@ static struct kunit_case drm_userptr_test_cases[] = {
 	KUNIT_CASE(device_init_rejects_zero_timeout),
 	KUNIT_CASE(device_init_resets_state),
 	KUNIT_CASE(stats_show_names_each_counter),
-	KUNIT_CASE(deadline_is_timeout_from_now),
-	KUNIT_CASE(deadline_shortest_timeout_not_expired),
-	KUNIT_CASE(deadline_longest_timeout_no_wrap),
+	KUNIT_CASE(budget_within_timeout_allows),
+	KUNIT_CASE(budget_spent_gives_ebusy),
+	KUNIT_CASE(budget_longest_timeout_no_wrap),
 	KUNIT_CASE(init_without_mm_fails),
 	KUNIT_CASE(init_tracks_exact_range),
 	KUNIT_CASE(validate_publishes_pages_pinned),
 	KUNIT_CASE(validate_publishes_pages_unpinned),
-	KUNIT_CASE(validate_expired_deadline_acquires_once),
+	KUNIT_CASE(validate_spent_budget_acquires_once),
 	KUNIT_CASE(invalidate_outside_range_ignored),
 	KUNIT_CASE(invalidate_last_page_hits),
 	KUNIT_CASE(validate_read_only),
