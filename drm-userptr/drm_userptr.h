@@ -9,6 +9,7 @@
 #define __DRM_USERPTR_H__
 
 #include <linux/atomic.h>
+#include <linux/ktime.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
@@ -138,22 +139,38 @@ struct drm_userptr_device {
 
 struct drm_userptr_topology;
 
+/*
+ * The retry budget charges the time between consecutive collisions, each
+ * interval for at most 1/DRM_USERPTR_BUDGET_SHARE of retry_timeout_ms
+ * (see DOC: Collision-retry in drm_userptr_core.c): spending it takes more
+ * than this many intervals, a storm of collisions, which one long round
+ * (a fault waiting for I/O, mmap_lock held by a fork) is not.
+ */
+#define DRM_USERPTR_BUDGET_SHARE	8
+
 /**
  * struct drm_userptr_budget - how long one submission may keep colliding
  *
  * A collision with an invalidation makes a submission acquire pages again;
  * the budget bounds how long that goes on before the submission fails with
- * -EBUSY (see DOC: Collision-retry). drm_userptr_budget_init() starts one
- * for each submission; drm_userptr_validate() charges it for the
- * collisions of its acquisition rounds, the driver with
- * drm_userptr_budget_charge() for each failed check under the notifier
- * lock. Members are private to the helper.
+ * -EBUSY. It is consumed by collisions only: its clock starts at the first
+ * one and stops while the submission is blocked (see DOC: Collision-retry).
+ * drm_userptr_budget_init() starts one for each submission;
+ * drm_userptr_validate() charges it for the collisions of its acquisition
+ * rounds, the driver with drm_userptr_budget_charge() for each failed check
+ * under the notifier lock. Members are private to the helper.
  */
 struct drm_userptr_budget {
 	/** @udev: the device, whose retry_timeout_ms the budget is. */
 	struct drm_userptr_device *udev;
-	/** @deadline: jiffies after which a collision gives -EBUSY. */
-	unsigned long deadline;
+	/** @collisions: collisions charged so far. */
+	unsigned int collisions;
+	/** @last: when the last collision was charged. */
+	ktime_t last;
+	/** @blocked: time since @last spent blocked, not to be charged. */
+	ktime_t blocked;
+	/** @spent: time charged so far. */
+	ktime_t spent;
 };
 
 /**

@@ -7,7 +7,7 @@
 
 #include <linux/dma-resv.h>
 #include <linux/hmm.h>
-#include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
@@ -229,9 +229,36 @@
  * batch at most.
  *
  * Retries are bounded: userspace (libdrm's drmIoctl(), Mesa's intel_ioctl())
- * repeats EAGAIN forever, so the kernel never returns it. A reader that
- * keeps colliding for longer than &drm_userptr_device.retry_timeout_ms
- * gets -EBUSY; a pending signal gives -ERESTARTSYS.
+ * repeats EAGAIN forever, so the kernel never returns it. The bound is a
+ * budget of collisions, one per submission (&struct drm_userptr_budget),
+ * and only collisions consume it:
+ *
+ * - A collision is a round that an invalidation hit, in
+ *   drm_userptr_validate(), or a failed check of drm_userptr_is_current()
+ *   in the driver's submission, which charges it with
+ *   drm_userptr_budget_charge().
+ * - The clock starts at the first collision, not at submission. Time the
+ *   submission spent blocked before it (a page fault, a userfaultfd
+ *   monitor, mmap_lock held by a fork, a fence wait) is not counted, and
+ *   a round that blocked for seconds and then collided once does not fail.
+ * - Each later collision is charged the time since the previous one,
+ *   less the time a round waited in mmu_interval_read_begin() for a
+ *   running invalidation of the object (including that callback's wait
+ *   for the device's fences), and at most 1/%DRM_USERPTR_BUDGET_SHARE of
+ *   &drm_userptr_device.retry_timeout_ms: one long round (a fault waiting
+ *   for I/O, mmap_lock held by a fork, a descheduled thread) is not a
+ *   storm, however long it blocked.
+ * - A collision gives -EBUSY once the charges add up to more than
+ *   retry_timeout_ms: invalidations kept colliding, for longer than
+ *   retry_timeout_ms and with more than %DRM_USERPTR_BUDGET_SHARE
+ *   collisions after the first.
+ *
+ * An invalidation storm that hits every round therefore still ends in
+ * -EBUSY: after retry_timeout_ms of collisions plus the time its
+ * invalidations themselves ran, or, if its rounds are slower than
+ * 1/%DRM_USERPTR_BUDGET_SHARE of that, at the
+ * (%DRM_USERPTR_BUDGET_SHARE + 2)th collided round. A pending signal ends
+ * the retries at once (-ERESTARTSYS).
  */
 
 /* ---------------------------------------------------------------------- */
@@ -981,6 +1008,8 @@ struct drm_userptr_round {
 	bool owner;
 	/** @retries: rounds of this validation that collided so far. */
 	unsigned int retries;
+	/** @budget: the submission's retry budget. */
+	struct drm_userptr_budget *budget;
 };
 
 /**
@@ -996,6 +1025,18 @@ enum drm_userptr_outcome {
 	DRM_USERPTR_ROUND_FAILED,
 	DRM_USERPTR_ROUND_TIMED_OUT,
 };
+
+/* The submission was blocked since @since: that time is not charged. */
+static void drm_userptr_budget_blocked(struct drm_userptr_budget *budget,
+				       ktime_t since)
+{
+	if (!budget->collisions)
+		return;		/* the clock has not started */
+	if (ktime_before(since, budget->last))
+		since = budget->last;
+	budget->blocked = ktime_add(budget->blocked,
+				    ktime_sub(ktime_get(), since));
+}
 
 /*
  * The steps of a round that depend on how the object's range is watched:
@@ -1108,6 +1149,7 @@ static int drm_userptr_round_begin(struct drm_userptr *up,
 {
 	struct drm_userptr_device *udev = up->udev;
 	unsigned long count;
+	ktime_t since;
 	int err;
 
 	mutex_lock(&udev->notifier_lock);
@@ -1118,7 +1160,10 @@ static int drm_userptr_round_begin(struct drm_userptr *up,
 	}
 	mutex_unlock(&udev->notifier_lock);
 
+	/* Waiting for a running invalidation to end is not colliding. */
+	since = ktime_get();
 	err = drm_userptr_read_begin(up, r);
+	drm_userptr_budget_blocked(r->budget, since);
 	if (err)
 		return err;
 	mutex_lock(&udev->notifier_lock);
@@ -1371,7 +1416,10 @@ void drm_userptr_budget_init(struct drm_userptr_budget *budget,
 			     struct drm_userptr_device *udev)
 {
 	budget->udev = udev;
-	budget->deadline = jiffies + msecs_to_jiffies(udev->retry_timeout_ms);
+	budget->collisions = 0;
+	budget->last = 0;
+	budget->blocked = 0;
+	budget->spent = 0;
 }
 EXPORT_SYMBOL_GPL(drm_userptr_budget_init);
 
@@ -1382,14 +1430,29 @@ EXPORT_SYMBOL_GPL(drm_userptr_budget_init);
  * Called by drm_userptr_validate() for each round that collided with an
  * invalidation, and by the driver each time its check of
  * drm_userptr_is_current() under the notifier lock fails, before it starts
- * over. Counts the -EBUSY it returns in the device's "ebusy" counter.
+ * over. The first collision starts the budget's clock; each later one is
+ * charged the time since the previous one, less the time the submission
+ * was blocked meanwhile, and at most 1/%DRM_USERPTR_BUDGET_SHARE of the
+ * device's retry_timeout_ms (see DOC: Collision-retry). Counts the -EBUSY
+ * it returns in the device's "ebusy" counter.
  *
- * Return: 0 if the submission may try again; -EBUSY if the collisions have
- * gone on for longer than the device's retry_timeout_ms.
+ * Return: 0 if the submission may try again; -EBUSY once the charges add
+ * up to more than the device's retry_timeout_ms.
  */
 int drm_userptr_budget_charge(struct drm_userptr_budget *budget)
 {
-	if (!time_after(jiffies, budget->deadline))
+	ktime_t timeout = ms_to_ktime(budget->udev->retry_timeout_ms);
+	ktime_t now = ktime_get(), t;
+
+	if (budget->collisions++) {
+		t = ktime_sub(ktime_sub(now, budget->last), budget->blocked);
+		t = clamp_t(s64, t, 0,
+			    div_s64(timeout, DRM_USERPTR_BUDGET_SHARE));
+		budget->spent = ktime_add(budget->spent, t);
+	}
+	budget->last = now;
+	budget->blocked = 0;
+	if (budget->spent <= timeout)
 		return 0;
 	drm_userptr_stat_inc(budget->udev, DRM_USERPTR_STAT_EBUSY);
 	return -EBUSY;
@@ -1412,8 +1475,8 @@ EXPORT_SYMBOL_GPL(drm_userptr_budget_charge);
  * Return: 0 on success; -EACCES if @write and the object is read-only;
  * -EFAULT if the caller is not the creator's mm, or the range is not (or
  * no longer) mapped with the needed access; -EBUSY if invalidations kept
- * colliding until @budget was spent; -ERESTARTSYS on a pending signal;
- * -EINTR if killed; -ENOMEM.
+ * colliding until @budget was spent (see drm_userptr_budget_charge());
+ * -ERESTARTSYS on a pending signal; -EINTR if killed; -ENOMEM.
  */
 int drm_userptr_validate(struct drm_userptr *up, bool write,
 			 struct drm_userptr_budget *budget)
@@ -1439,6 +1502,7 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 		return 0;
 	}
 
+	r.budget = budget;
 	err = drm_userptr_round_init(up, &r);
 	outcome = err ? DRM_USERPTR_ROUND_FAILED : DRM_USERPTR_ROUND_AGAIN;
 	while (outcome == DRM_USERPTR_ROUND_AGAIN) {

@@ -341,22 +341,59 @@ static void budget_within_timeout_allows(struct kunit *test)
 }
 
 /*
- * budget_spent_gives_ebusy: collisions that go on past the timeout end in
- * -EBUSY, counted once per -EBUSY
+ * budget_storm_gives_ebusy: collisions that go on past the timeout end in
+ * -EBUSY, after more than DRM_USERPTR_BUDGET_SHARE charged intervals
+ * however long each was; counted once
  */
-static void budget_spent_gives_ebusy(struct kunit *test)
+static void budget_storm_gives_ebusy(struct kunit *test)
 {
 	struct drm_userptr_device *udev = test_udev(test, 1);
 	struct drm_userptr_budget budget;
-	int i, err = 0;
+	int i;
 
 	drm_userptr_budget_init(&budget, udev);
-	for (i = 0; i < 64 && !err; i++) {
-		err = drm_userptr_budget_charge(&budget);
+	for (i = 0; i <= DRM_USERPTR_BUDGET_SHARE; i++) {
+		KUNIT_EXPECT_EQ(test, drm_userptr_budget_charge(&budget), 0);
 		msleep(20);
 	}
-	KUNIT_EXPECT_EQ(test, err, -EBUSY);
+	KUNIT_EXPECT_EQ(test, drm_userptr_budget_charge(&budget), -EBUSY);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&udev->stats[DRM_USERPTR_STAT_EBUSY]), 1);
+	drm_userptr_device_fini(udev);
+}
+
+/*
+ * budget_clock_starts_at_first_collision: time before the first collision
+ * (a submission blocked in a fault, say) is not charged
+ */
+static void budget_clock_starts_at_first_collision(struct kunit *test)
+{
+	struct drm_userptr_device *udev = test_udev(test, 100);
+	struct drm_userptr_budget budget;
+	int i;
+
+	drm_userptr_budget_init(&budget, udev);
+	msleep(200);
+	for (i = 0; i < 2 * DRM_USERPTR_BUDGET_SHARE; i++)
+		KUNIT_EXPECT_EQ(test, drm_userptr_budget_charge(&budget), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&udev->stats[DRM_USERPTR_STAT_EBUSY]), 0);
+	drm_userptr_device_fini(udev);
+}
+
+/*
+ * budget_long_round_capped: one long interval between collisions is
+ * charged 1/DRM_USERPTR_BUDGET_SHARE of the timeout at most
+ */
+static void budget_long_round_capped(struct kunit *test)
+{
+	struct drm_userptr_device *udev = test_udev(test, 100);
+	struct drm_userptr_budget budget;
+
+	drm_userptr_budget_init(&budget, udev);
+	KUNIT_EXPECT_EQ(test, drm_userptr_budget_charge(&budget), 0);
+	msleep(300);
+	KUNIT_EXPECT_EQ(test, drm_userptr_budget_charge(&budget), 0);
+	KUNIT_EXPECT_LE(test, ktime_to_ms(budget.spent),
+			100 / DRM_USERPTR_BUDGET_SHARE + 1);
 	drm_userptr_device_fini(udev);
 }
 
@@ -699,7 +736,9 @@ static struct kunit_case drm_userptr_test_cases[] = {
 	KUNIT_CASE(device_init_resets_state),
 	KUNIT_CASE(stats_show_names_each_counter),
 	KUNIT_CASE(budget_within_timeout_allows),
-	KUNIT_CASE(budget_spent_gives_ebusy),
+	KUNIT_CASE(budget_storm_gives_ebusy),
+	KUNIT_CASE(budget_clock_starts_at_first_collision),
+	KUNIT_CASE(budget_long_round_capped),
 	KUNIT_CASE(budget_longest_timeout_no_wrap),
 	KUNIT_CASE(init_without_mm_fails),
 	KUNIT_CASE(init_tracks_exact_range),
