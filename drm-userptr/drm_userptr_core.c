@@ -248,6 +248,9 @@
  *   &drm_userptr_device.retry_timeout_ms: one long round (a fault waiting
  *   for I/O, mmap_lock held by a fork, a descheduled thread) is not a
  *   storm, however long it blocked.
+ * - A round that had to wait for pages to be faulted in through
+ *   userfaultfd (the unpinned backing: "faulted, acquire again") made
+ *   progress: it is not a collision and its time is not counted.
  * - A collision gives -EBUSY once the charges add up to more than
  *   retry_timeout_ms: invalidations kept colliding, for longer than
  *   retry_timeout_ms and with more than %DRM_USERPTR_BUDGET_SHARE
@@ -881,15 +884,18 @@ static bool drm_userptr_range_uffd(struct mm_struct *mm, unsigned long start,
  * device needs. Called and returns with mmap_read_lock() held, which
  * fixup_user_fault() may drop meanwhile: the snapshot is only a hint.
  *
- * Return: the number of pages faulted, or -EFAULT, -ENOMEM, -EINTR.
+ * Return: 0 if no page needed a fault; -EAGAIN if pages were faulted in
+ * and a fault had to wait (it dropped mmap_lock: for the monitor, or for
+ * I/O); -EBUSY if pages were faulted in without waiting; -EFAULT, -ENOMEM,
+ * -EINTR.
  */
-static long drm_userptr_uffd_fault(struct mm_struct *mm, unsigned long start,
-				   const unsigned long *pfns,
-				   unsigned long count, bool write)
+static int drm_userptr_uffd_fault(struct mm_struct *mm, unsigned long start,
+				  const unsigned long *pfns,
+				  unsigned long count, bool write)
 {
 	unsigned long need = HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0);
-	unsigned long i, faulted = 0;
-	bool unlocked;
+	bool unlocked, waited = false, faulted = false;
+	unsigned long i;
 	int ret;
 
 	for (i = 0; i < count; i++) {
@@ -900,9 +906,12 @@ static long drm_userptr_uffd_fault(struct mm_struct *mm, unsigned long start,
 				       write ? FAULT_FLAG_WRITE : 0, &unlocked);
 		if (ret)
 			return ret == -EHWPOISON ? -EFAULT : ret;
-		faulted++;
+		faulted = true;
+		waited |= unlocked;
 	}
-	return faulted;
+	if (!faulted)
+		return 0;
+	return waited ? -EAGAIN : -EBUSY;
 }
 
 /**
@@ -915,11 +924,14 @@ static long drm_userptr_uffd_fault(struct mm_struct *mm, unsigned long start,
  * @pages: where to store them (no reference is taken)
  *
  * In a range registered with userfaultfd the faults may wait for the
- * monitor; the pages are then acquired again (-EBUSY).
+ * monitor; the pages are then acquired again (-EAGAIN, or -EBUSY if no
+ * fault had to wait).
  *
  * Return: 0; -EBUSY if the sequence moved meanwhile or pages of a
- * userfaultfd-registered range were faulted in; -EFAULT, -EPERM from
- * hmm_range_fault(); -EINTR if killed; -ENOMEM.
+ * userfaultfd-registered range were faulted in without waiting; -EAGAIN
+ * if such pages were faulted in and a fault waited (for the monitor, or
+ * for I/O): acquiring again is progress, not a collision; -EFAULT, -EPERM
+ * from hmm_range_fault(); -EINTR if killed; -ENOMEM.
  */
 int drm_userptr_fault_range(struct drm_userptr *up,
 			    struct mmu_interval_notifier *notifier,
@@ -937,7 +949,6 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 	unsigned long *pfns;
 	unsigned long i;
 	bool snapshot;
-	long faulted;
 	int ret;
 
 	if (drm_userptr_writable(up))
@@ -960,13 +971,10 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 			memset(pfns, 0, count * sizeof(*pfns));
 		}
 		ret = hmm_range_fault(&range);
-		if (!ret && snapshot) {
-			faulted = drm_userptr_uffd_fault(mm, range.start, pfns,
-							 count,
-							 drm_userptr_writable(up));
-			if (faulted)
-				ret = faulted < 0 ? faulted : -EBUSY;
-		}
+		if (!ret && snapshot)
+			ret = drm_userptr_uffd_fault(mm, range.start, pfns,
+						     count,
+						     drm_userptr_writable(up));
 		if (!ret && drm_userptr_writable(up))
 			drm_userptr_dirty_range(pfns, count);
 		mmap_read_unlock(mm);
@@ -1010,18 +1018,23 @@ struct drm_userptr_round {
 	unsigned int retries;
 	/** @budget: the submission's retry budget. */
 	struct drm_userptr_budget *budget;
+	/** @acquiring: when the round's acquisition began. */
+	ktime_t acquiring;
 };
 
 /**
  * enum drm_userptr_outcome - how a round ended
  * @DRM_USERPTR_ROUND_DONE: the object's pages are current.
  * @DRM_USERPTR_ROUND_AGAIN: it collided with an invalidation: go again.
+ * @DRM_USERPTR_ROUND_FAULTED: it waited for pages to be faulted in (by a
+ *	userfaultfd monitor): go again; progress, not a collision.
  * @DRM_USERPTR_ROUND_FAILED: an error; nothing of the round is kept.
  * @DRM_USERPTR_ROUND_TIMED_OUT: it collided with the budget spent.
  */
 enum drm_userptr_outcome {
 	DRM_USERPTR_ROUND_DONE,
 	DRM_USERPTR_ROUND_AGAIN,
+	DRM_USERPTR_ROUND_FAULTED,
 	DRM_USERPTR_ROUND_FAILED,
 	DRM_USERPTR_ROUND_TIMED_OUT,
 };
@@ -1166,6 +1179,7 @@ static int drm_userptr_round_begin(struct drm_userptr *up,
 	drm_userptr_budget_blocked(r->budget, since);
 	if (err)
 		return err;
+	r->acquiring = ktime_get();
 	mutex_lock(&udev->notifier_lock);
 	bitmap_copy(r->snap, up->stale, up->nchunks);
 	mutex_unlock(&udev->notifier_lock);
@@ -1194,9 +1208,9 @@ static void drm_userptr_round_end(struct drm_userptr *up,
 /*
  * Acquire every chunk of the snapshot, packed into the round's pages in
  * chunk order, runs of consecutive chunks in one call of at most a batch.
- * On -EBUSY (hmm_range_fault() saw the sequence move) what was acquired is
- * kept and the chunks not reached leave the snapshot; on any other error
- * nothing is kept.
+ * On -EBUSY (hmm_range_fault() saw the sequence move) and -EAGAIN (pages
+ * faulted in through userfaultfd) what was acquired is kept and the chunks
+ * not reached leave the snapshot; on any other error nothing is kept.
  */
 static int drm_userptr_acquire_stale(struct drm_userptr *up,
 				     struct drm_userptr_round *r)
@@ -1214,7 +1228,7 @@ static int drm_userptr_acquire_stale(struct drm_userptr *up,
 		count = min(drm_userptr_chunk_first(re), up->npages) - first;
 		err = drm_userptr_acquire(up, r, first, count,
 					  r->pages + r->acquired);
-		if (err == -EBUSY) {
+		if (err == -EBUSY || err == -EAGAIN) {
 			bitmap_clear(r->snap, rs, up->nchunks - rs);
 			return err;
 		}
@@ -1343,16 +1357,24 @@ static enum drm_userptr_outcome
 drm_userptr_round(struct drm_userptr *up, struct drm_userptr_round *r,
 		  int *err)
 {
-	bool collided;
+	enum drm_userptr_outcome outcome;
+	bool faulted;
 
 	*err = drm_userptr_round_begin(up, r);
 	if (!*err)
 		*err = drm_userptr_acquire_stale(up, r);
-	if (!*err || *err == -EBUSY) {
-		/* -EBUSY: hmm_range_fault() saw the sequence move. */
-		collided = *err == -EBUSY;
+	if (!*err || *err == -EBUSY || *err == -EAGAIN) {
+		/*
+		 * -EBUSY: hmm_range_fault() saw the sequence move; -EAGAIN:
+		 * pages were faulted in through userfaultfd after a wait.
+		 * Either way the round is incomplete: publish what it can.
+		 */
+		faulted = *err == -EAGAIN;
+		outcome = drm_userptr_round_publish(up, r, *err != 0);
 		*err = 0;
-		return drm_userptr_round_publish(up, r, collided);
+		if (faulted && outcome == DRM_USERPTR_ROUND_AGAIN)
+			outcome = DRM_USERPTR_ROUND_FAULTED;
+		return outcome;
 	}
 
 	mutex_lock(&up->udev->notifier_lock);
@@ -1509,7 +1531,11 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 		outcome = drm_userptr_round_allowed(&err);
 		if (outcome == DRM_USERPTR_ROUND_AGAIN)
 			outcome = drm_userptr_round(up, &r, &err);
-		if (outcome == DRM_USERPTR_ROUND_AGAIN) {
+		if (outcome == DRM_USERPTR_ROUND_FAULTED) {
+			/* It waited for a monitor: blocked, not colliding. */
+			drm_userptr_budget_blocked(budget, r.acquiring);
+			outcome = DRM_USERPTR_ROUND_AGAIN;
+		} else if (outcome == DRM_USERPTR_ROUND_AGAIN) {
 			outcome = drm_userptr_round_collided(up, &r, budget,
 							     &err);
 			cond_resched();

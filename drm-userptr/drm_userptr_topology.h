@@ -55,7 +55,9 @@ struct drm_userptr_topology {
 	/**
 	 * @acquire: acquire pages [first, first + count) into @pages with no
 	 * driver lock held (sleeps, faults); -EBUSY if the range was
-	 * invalidated meanwhile, with what was acquired kept.
+	 * invalidated meanwhile, -EAGAIN if pages were faulted in through
+	 * userfaultfd after a wait (see drm_userptr_fault_range()), with what
+	 * was acquired kept in both cases.
 	 */
 	int (*acquire)(struct drm_userptr *up, void *cookie, unsigned long first,
 		       unsigned long count, struct page **pages);
