@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mm.h>
+#include <linux/mmu_context.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
@@ -22,6 +23,7 @@
 #include <linux/userfaultfd_k.h>
 
 #include "drm_userptr.h"
+#include "drm_userptr_compat.h"
 #include "drm_userptr_topology.h"
 
 #define CREATE_TRACE_POINTS
@@ -782,9 +784,14 @@ EXPORT_SYMBOL_GPL(drm_userptr_init);
  * @count: number of pages
  * @pages: where to store them
  *
- * Return: 0; else nothing is left pinned and the errno is pin_user_pages_fast()'s:
- * -EFAULT for a hole or a mapping without the needed access, -ENOMEM,
- * -EINTR if killed, -EAGAIN.
+ * Faults wait as a CPU access's would, for a userfaultfd monitor too, and
+ * any signal ends the wait where the kernel allows it (6.2 and later; see
+ * drm_userptr_compat_pin()).
+ *
+ * Return: 0; else nothing is left pinned and the errno is GUP's: -EFAULT
+ * for a hole or a mapping without the needed access (or, before 6.2, a
+ * fault in a userfaultfd range), -ENOMEM; -ERESTARTSYS on a signal,
+ * -EINTR if killed.
  */
 int drm_userptr_pin_range(struct drm_userptr *up, unsigned long first,
 			  unsigned long count, struct page **pages)
@@ -801,11 +808,17 @@ int drm_userptr_pin_range(struct drm_userptr *up, unsigned long first,
 		unsigned long n = min_t(unsigned long, count - done,
 					INT_MAX >> PAGE_SHIFT);
 
-		ret = pin_user_pages_fast(start + (done << PAGE_SHIFT), n,
-					  gup_flags, pages + done);
+		ret = drm_userptr_compat_pin(start + (done << PAGE_SHIFT), n,
+					     gup_flags, pages + done);
 		if (ret <= 0) {
 			if (done)
 				unpin_user_pages(pages, done);
+			/* GUP's -EAGAIN: mmap_lock not taken, killed. */
+			if (ret == -EAGAIN)
+				ret = -EINTR;
+			if (ret == -EINTR && !fatal_signal_pending(current) &&
+			    signal_pending(current))
+				ret = -ERESTARTSYS;
 			return ret ? ret : -EFAULT;
 		}
 		done += ret;
@@ -858,8 +871,8 @@ static void drm_userptr_dirty_range(const unsigned long *pfns,
  * hmm_range_fault() never allows: handle_userfault() fails such a fault
  * with VM_FAULT_SIGBUS, and with a stack dump under CONFIG_DEBUG_VM. In
  * such a range, HMM only takes a snapshot; the pages it lacks are faulted
- * in as GUP does, through fixup_user_fault(), which lets the monitor
- * resolve the fault, and the caller acquires again.
+ * in as a CPU access would fault them (drm_userptr_fault_page()), which
+ * lets the monitor resolve the fault, and the caller acquires again.
  *
  * Called with mmap_read_lock() held.
  */
@@ -880,34 +893,87 @@ static bool drm_userptr_range_uffd(struct mm_struct *mm, unsigned long start,
 }
 
 /*
+ * Fault one page in as a CPU access would: the fault may drop mmap_lock to
+ * wait (for a userfaultfd monitor, for I/O), and any signal ends the wait.
+ * fixup_user_fault() waits only for fatal signals, and given
+ * FAULT_FLAG_INTERRUPTIBLE it would spin until the monitor answers: it
+ * retries a fault that gave up whatever the reason. The checks are
+ * fixup_user_fault()'s, plus GUP's refusal of VM_IO and VM_PFNMAP.
+ *
+ * Called with mmap_read_lock() held; clears *@locked if the lock was
+ * dropped and not taken again, which happens only on the signal errors.
+ *
+ * Return: 1 if the fault waited, 0 if not; -EFAULT, -ENOMEM; -ERESTARTSYS
+ * on a signal, -EINTR if killed.
+ */
+static int drm_userptr_fault_page(struct mm_struct *mm, unsigned long addr,
+				  bool write, bool *locked)
+{
+	unsigned int flags = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE |
+			     FAULT_FLAG_INTERRUPTIBLE;
+	struct vm_area_struct *vma;
+	vm_fault_t fault;
+	int waited = 0;
+
+	if (write)
+		flags |= FAULT_FLAG_WRITE;
+	for (;;) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || vma->vm_flags & (VM_IO | VM_PFNMAP) ||
+		    !(vma->vm_flags & (write ? VM_WRITE : VM_READ)) ||
+		    !arch_vma_access_permitted(vma, write, false, false))
+			return -EFAULT;
+		fault = handle_mm_fault(vma, addr, flags, NULL);
+		if (fault & VM_FAULT_ERROR)
+			return vm_fault_to_errno(fault, 0) ?: -EFAULT;
+		if (!(fault & (VM_FAULT_RETRY | VM_FAULT_COMPLETED)))
+			return waited;
+
+		/* mmap_lock was dropped: the fault waited, or a signal came. */
+		*locked = false;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		if (signal_pending(current))
+			return -ERESTARTSYS;
+		if (mmap_read_lock_killable(mm))
+			return -EINTR;
+		*locked = true;
+		if (fault & VM_FAULT_COMPLETED)
+			return 1;
+		waited = 1;
+		flags |= FAULT_FLAG_TRIED;
+	}
+}
+
+/*
  * Fault in the pages a snapshot found missing or without the access the
- * device needs. Called and returns with mmap_read_lock() held, which
- * fixup_user_fault() may drop meanwhile: the snapshot is only a hint.
+ * device needs. Called with mmap_read_lock() held, which the faults may
+ * drop meanwhile (the snapshot is only a hint); returns with it held
+ * unless *@locked was cleared.
  *
  * Return: 0 if no page needed a fault; -EAGAIN if pages were faulted in
- * and a fault had to wait (it dropped mmap_lock: for the monitor, or for
- * I/O); -EBUSY if pages were faulted in without waiting; -EFAULT, -ENOMEM,
- * -EINTR.
+ * and a fault had to wait (for the monitor, or for I/O); -EBUSY if pages
+ * were faulted in without waiting; -EFAULT, -ENOMEM; -ERESTARTSYS on a
+ * signal, -EINTR if killed.
  */
 static int drm_userptr_uffd_fault(struct mm_struct *mm, unsigned long start,
 				  const unsigned long *pfns,
-				  unsigned long count, bool write)
+				  unsigned long count, bool write, bool *locked)
 {
 	unsigned long need = HMM_PFN_VALID | (write ? HMM_PFN_WRITE : 0);
-	bool unlocked, waited = false, faulted = false;
+	bool waited = false, faulted = false;
 	unsigned long i;
 	int ret;
 
 	for (i = 0; i < count; i++) {
 		if ((pfns[i] & need) == need)
 			continue;
-		unlocked = false;
-		ret = fixup_user_fault(mm, start + (i << PAGE_SHIFT),
-				       write ? FAULT_FLAG_WRITE : 0, &unlocked);
-		if (ret)
-			return ret == -EHWPOISON ? -EFAULT : ret;
+		ret = drm_userptr_fault_page(mm, start + (i << PAGE_SHIFT),
+					     write, locked);
+		if (ret < 0)
+			return ret;
 		faulted = true;
-		waited |= unlocked;
+		waited |= ret;
 	}
 	if (!faulted)
 		return 0;
@@ -931,7 +997,8 @@ static int drm_userptr_uffd_fault(struct mm_struct *mm, unsigned long start,
  * userfaultfd-registered range were faulted in without waiting; -EAGAIN
  * if such pages were faulted in and a fault waited (for the monitor, or
  * for I/O): acquiring again is progress, not a collision; -EFAULT, -EPERM
- * from hmm_range_fault(); -EINTR if killed; -ENOMEM.
+ * from hmm_range_fault(); -ERESTARTSYS on a signal during such a wait;
+ * -EINTR if killed; -ENOMEM.
  */
 int drm_userptr_fault_range(struct drm_userptr *up,
 			    struct mmu_interval_notifier *notifier,
@@ -946,9 +1013,9 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 		.default_flags = HMM_PFN_REQ_FAULT,
 	};
 	struct mm_struct *mm = up->mm;
+	bool snapshot, locked = false;
 	unsigned long *pfns;
 	unsigned long i;
-	bool snapshot;
 	int ret;
 
 	if (drm_userptr_writable(up))
@@ -965,6 +1032,7 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 	}
 	ret = mmap_read_lock_killable(mm);
 	if (!ret) {
+		locked = true;
 		snapshot = drm_userptr_range_uffd(mm, range.start, range.end);
 		if (snapshot) {
 			range.default_flags = 0;
@@ -974,10 +1042,12 @@ int drm_userptr_fault_range(struct drm_userptr *up,
 		if (!ret && snapshot)
 			ret = drm_userptr_uffd_fault(mm, range.start, pfns,
 						     count,
-						     drm_userptr_writable(up));
+						     drm_userptr_writable(up),
+						     &locked);
 		if (!ret && drm_userptr_writable(up))
 			drm_userptr_dirty_range(pfns, count);
-		mmap_read_unlock(mm);
+		if (locked)
+			mmap_read_unlock(mm);
 	}
 	mmput(mm);
 	if (ret)
