@@ -212,6 +212,12 @@ struct drm_userptr {
 	 */
 	bool hit_owner;
 	/**
+	 * @validating: drm_userptr_validate() calls running on the object;
+	 * while there are any, no pin they took is dropped (see @held).
+	 * Notifier lock held.
+	 */
+	unsigned int validating;
+	/**
 	 * @seq: notifier sequence the published pages were acquired under
 	 * (per-object backings). Write and read: notifier lock held.
 	 */
@@ -236,9 +242,17 @@ struct drm_userptr {
 	 */
 	unsigned long *unpin;
 	/**
+	 * @held: bitmap of stale chunks whose entries in @pages still hold
+	 * pins for a running validation: pins an invalidation would have
+	 * dropped, and those of a collided round. The device never uses
+	 * them; they are dropped when the chunk is published again or the
+	 * last validation ends. Pinned backings; notifier lock held.
+	 */
+	unsigned long *held;
+	/**
 	 * @hit: bitmap of chunks an invalidation touched since the round
-	 * that owns it (see @hit_owner) began; shares @stale's allocation.
-	 * Notifier lock held.
+	 * that owns it (see @hit_owner) began. Notifier lock held. The four
+	 * bitmaps share one allocation.
 	 */
 	unsigned long *hit;
 	/** @link: in &drm_userptr_device.objects, under its objects_lock. */

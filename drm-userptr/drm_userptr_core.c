@@ -83,7 +83,8 @@
  * - pinned: pin_user_pages_fast(FOLL_LONGTERM). Pins are dropped by the
  *   invalidation callback as soon as the device is idle, so migration and
  *   KSM, whose invalidations come first, can move and merge the pages
- *   between jobs (i915 keeps them until the next use or the free). Reclaim
+ *   between jobs (i915 keeps them until the next use or the free), but not
+ *   while a validation of the object runs (DOC: Collision-retry). Reclaim
  *   and THP collapse skip maybe-pinned pages before they invalidate
  *   anything: pinned pages are swapped out only after some other
  *   invalidation dropped the pins. The unpinned backing has no such limit.
@@ -229,6 +230,22 @@
  * every time until the bound. Acquisitions run in batches of at most
  * 2 MiB, so an hmm_range_fault() that sees the sequence move loses one
  * batch at most.
+ *
+ * With pins, a validation also keeps every pin it took until it ends: a
+ * touched chunk keeps the collided round's pins (&drm_userptr.held) until
+ * the next round pinned it again, and the callback leaves the pins of
+ * chunks it invalidates meanwhile there too instead of dropping them. KSM
+ * is why: it invalidates a page before it checks that nothing but the
+ * page tables references it, and merges it if so. Releasing the pins of a
+ * round that collided (with KSM, or with its own copy-on-write breaks),
+ * or dropping them in the callback, let ksmd merge at once the pages the
+ * acquisition had just unshared for write, which the next round then
+ * unshared again; traced on 6.12, most pages of a 2 MiB object went
+ * through three or four such merges in one validation, until -EBUSY. A
+ * page pinned for write cannot be merged: the next round finds the same
+ * page and pins it again without a fault. The pins are dropped when the
+ * chunk is published or the last validation ends; the device never uses
+ * them.
  *
  * Retries are bounded: userspace (libdrm's drmIoctl(), Mesa's intel_ioctl())
  * repeats EAGAIN forever, so the kernel never returns it. The bound is a
@@ -685,7 +702,7 @@ EXPORT_SYMBOL_GPL(drm_userptr_check_args);
 
 static void drm_userptr_free_state(struct drm_userptr *up)
 {
-	/* One allocation holds the three bitmaps. */
+	/* One allocation holds the four bitmaps. */
 	bitmap_free(up->stale);
 	kvfree(up->pages);
 	up->pages = NULL;
@@ -744,13 +761,14 @@ int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
 	up->seq = ULONG_MAX;
 
 	longs = BITS_TO_LONGS(up->nchunks);
-	up->stale = bitmap_zalloc(3 * longs * BITS_PER_LONG, GFP_KERNEL);
+	up->stale = bitmap_zalloc(4 * longs * BITS_PER_LONG, GFP_KERNEL);
 	if (!up->stale) {
 		err = -ENOMEM;
 		goto err_free;
 	}
 	up->unpin = up->stale + longs;
 	up->hit = up->unpin + longs;
+	up->held = up->hit + longs;
 	bitmap_fill(up->stale, up->nchunks);
 
 	if (udev->topology)
@@ -1312,19 +1330,46 @@ static int drm_userptr_acquire_stale(struct drm_userptr *up,
 	return 0;
 }
 
+/*
+ * Store pages of chunk @c in the array, dropping the pins the entries held
+ * for a running validation (see &drm_userptr.held) first. Notifier lock
+ * held: the device never used those, so no folio lock is needed.
+ */
+static void __drm_userptr_store(struct drm_userptr *up, unsigned long c,
+				struct page **pages)
+{
+	struct page **entries = up->pages + drm_userptr_chunk_first(c);
+	unsigned long n = drm_userptr_chunk_pages(up, c);
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	if (__test_and_clear_bit(c, up->held))
+		drm_userptr_unpin(up, entries, n, false);
+	memcpy(entries, pages, n * sizeof(*pages));
+}
+
+/* Notifier lock held: drop the pins the object holds for validations. */
+static void __drm_userptr_drop_held(struct drm_userptr *up)
+{
+	unsigned long c;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	for_each_set_bit(c, up->held, up->nchunks)
+		drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
+				  drm_userptr_chunk_pages(up, c), false);
+	bitmap_zero(up->held, up->nchunks);
+}
+
 /* Copy the freshly acquired pages into the array, chunk by chunk. */
 static void __drm_userptr_publish(struct drm_userptr *up,
 				  const unsigned long *snap,
 				  struct page **pages)
 {
-	unsigned long c, n, off = 0;
+	unsigned long c, off = 0;
 
 	lockdep_assert_held(&up->udev->notifier_lock);
 	for_each_set_bit(c, snap, up->nchunks) {
-		n = drm_userptr_chunk_pages(up, c);
-		memcpy(up->pages + drm_userptr_chunk_first(c), pages + off,
-		       n * sizeof(*pages));
-		off += n;
+		__drm_userptr_store(up, c, pages + off);
+		off += drm_userptr_chunk_pages(up, c);
 	}
 	bitmap_andnot(up->stale, up->stale, snap, up->nchunks);
 }
@@ -1342,6 +1387,12 @@ static void __drm_userptr_publish(struct drm_userptr *up,
  * ownership of @hit): the entries hold that round's pages, and pins, so
  * ours are released instead of overwriting them.
  *
+ * With pins, a touched chunk keeps ours in &drm_userptr.held until the
+ * next round pinned it again: released now, a page this round unshared
+ * could be merged again by KSM (whose invalidation is what touched it)
+ * before the next round pins it, which must unshare it again, and so on.
+ * Not if an invalidation is still to drop the pins of its entries.
+ *
  * Return: the number of chunks published.
  */
 static unsigned long __drm_userptr_publish_unhit(struct drm_userptr *up,
@@ -1349,18 +1400,22 @@ static unsigned long __drm_userptr_publish_unhit(struct drm_userptr *up,
 						 struct page **pages,
 						 unsigned long *count)
 {
+	bool pins = drm_userptr_pins(up->udev);
 	unsigned long c, n, off = 0, left = 0, kept = 0;
 
 	lockdep_assert_held(&up->udev->notifier_lock);
 	lockdep_assert(up->hit_owner);
 	for_each_set_bit(c, snap, up->nchunks) {
 		n = drm_userptr_chunk_pages(up, c);
-		if (test_bit(c, up->hit) || !test_bit(c, up->stale)) {
+		if (!test_bit(c, up->stale) ||
+		    (test_bit(c, up->hit) && (!pins || test_bit(c, up->unpin)))) {
 			memmove(pages + left, pages + off, n * sizeof(*pages));
 			left += n;
+		} else if (test_bit(c, up->hit)) {
+			__drm_userptr_store(up, c, pages + off);
+			__set_bit(c, up->held);
 		} else {
-			memcpy(up->pages + drm_userptr_chunk_first(c),
-			       pages + off, n * sizeof(*pages));
+			__drm_userptr_store(up, c, pages + off);
 			__clear_bit(c, up->stale);
 			kept++;
 		}
@@ -1588,6 +1643,8 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 
 	mutex_lock(&udev->notifier_lock);
 	current_pages = __drm_userptr_is_current(up);
+	if (!current_pages)
+		up->validating++;
 	mutex_unlock(&udev->notifier_lock);
 	if (current_pages) {
 		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_REVALIDATIONS);
@@ -1611,6 +1668,10 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 			cond_resched();
 		}
 	}
+	mutex_lock(&udev->notifier_lock);
+	if (!--up->validating)
+		__drm_userptr_drop_held(up);
+	mutex_unlock(&udev->notifier_lock);
 	bitmap_free(r.snap);
 	kvfree(r.pages);
 	return err;
@@ -1723,7 +1784,10 @@ EXPORT_SYMBOL_NS_GPL(__drm_userptr_mark_stale, DRM_USERPTR_TOPOLOGY);
  * __drm_userptr_drop_pending() - release chunks marked stale
  * @up: the object; the device must be idle on it
  *
- * Pinned backings: mark the pages dirty and drop the pins. Unpinned
+ * Pinned backings: mark the pages dirty and drop the pins, or, while a
+ * validation of the object runs, leave them for it in &drm_userptr.held
+ * (an invalidation that KSM started would otherwise let it merge pages
+ * the validation has just unshared, see DOC: Collision-retry). Unpinned
  * backings hold no reference, but what the device wrote must still be
  * dirty before the mm looks at the pages: the callback runs before they
  * are unmapped, so a lazily-freed (MADV_FREE) anonymous page or a clean
@@ -1741,7 +1805,10 @@ void __drm_userptr_drop_pending(struct drm_userptr *up)
 
 	lockdep_assert_held(&up->udev->notifier_lock);
 	for_each_set_bit(c, up->unpin, up->nchunks) {
-		if (pins) {
+		if (pins && up->validating) {
+			/* See &drm_userptr.held: KSM must not merge them yet. */
+			__set_bit(c, up->held);
+		} else if (pins) {
 			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
 					  drm_userptr_chunk_pages(up, c), false);
 		} else {
@@ -1952,9 +2019,10 @@ void drm_userptr_fini(struct drm_userptr *up)
 	else
 		mmu_interval_notifier_remove(&up->notifier);
 	if (up->pages && drm_userptr_pins(udev)) {
-		for_each_clear_bit(c, up->stale, up->nchunks)
-			drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
-					  drm_userptr_chunk_pages(up, c), true);
+		for (c = 0; c < up->nchunks; c++)
+			if (!test_bit(c, up->stale) || test_bit(c, up->held))
+				drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
+						  drm_userptr_chunk_pages(up, c), true);
 	}
 	drm_userptr_free_state(up);
 	atomic64_dec(&udev->stats[DRM_USERPTR_STAT_OBJECTS]);
