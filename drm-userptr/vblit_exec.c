@@ -578,8 +578,10 @@ static int vblit_exec_check_ranges(const struct drm_vblit_exec *args,
  * pinning shmem pages; -ENOMEM; -EMFILE with FENCE_OUT and no free fd;
  * then from publication: -EACCES for a write to a read-only userptr object,
  * -EFAULT for a userptr object of another process or a range no longer
- * (validly) mapped, -EBUSY when invalidations kept colliding until
- * retry_timeout_ms, -ERESTARTSYS or -EINTR on a signal, -ENOMEM.
+ * (validly) mapped, -EBUSY when invalidations kept colliding until the
+ * retry budget ran out (drm_userptr_budget_charge()), -ERESTARTSYS or
+ * -EINTR on a signal (also while waiting for a userfaultfd monitor),
+ * -ENOMEM.
  */
 int vblit_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 {

@@ -69,9 +69,10 @@ extern "C" {
  * @VBLIT_PARAM_HAS_EXEC_HOLD: 1 if %VBLIT_EXEC_HOLD and
  *	&DRM_IOCTL_VBLIT_JOB_RELEASE are supported.
  * @VBLIT_PARAM_MAX_HOLD_MS: largest &drm_vblit_exec.hold_ms accepted.
- * @VBLIT_PARAM_RETRY_TIMEOUT_MS: how long the kernel retries a userptr
- *	acquisition that keeps colliding with invalidations before it gives
- *	up with -EBUSY.
+ * @VBLIT_PARAM_RETRY_TIMEOUT_MS: how long a submission's userptr
+ *	acquisition may keep colliding with invalidations, counted from the
+ *	first collision, before EXEC gives up with -EBUSY (see
+ *	&drm_vblit_exec for what is counted).
  */
 enum drm_vblit_param {
 	VBLIT_PARAM_API_VERSION = 0,
@@ -165,8 +166,17 @@ struct drm_vblit_gem_mmap_offset {
  * writing a %VBLIT_USERPTR_READ_ONLY object with -EACCES, a job from a
  * process other than the creator with -EFAULT. Acquisition faults pages in
  * as a CPU access would: in a range registered with userfaultfd it waits
- * for the monitor (except with %VBLIT_USERPTR_BACKING_PINNED on kernels
- * whose long-term pinning cannot retry a fault, 6.1: -EFAULT). With
+ * for the monitor, however long it takes (except with
+ * %VBLIT_USERPTR_BACKING_PINNED on kernels whose long-term pinning cannot
+ * retry a fault, 6.1: -EFAULT at once, the monitor is never asked), and
+ * any signal ends that wait as it would a CPU access's: EXEC fails with
+ * -ERESTARTSYS (-EINTR without SA_RESTART) at once, with nothing
+ * published, and SIGKILL ends it too. Other waits, for mmap_lock held by
+ * another thread or for an invalidation waiting for this device's jobs,
+ * end first and the signal is seen right after. Pages KSM merged while no
+ * job used them are unshared for a writable object; with
+ * %VBLIT_USERPTR_BACKING_PINNED they stay pinned, so that ksmd cannot
+ * merge them again, until the EXEC that acquires them returns. With
  * %VBLIT_USERPTR_BACKING_UNPINNED a page allocation that fails while
  * faulting is reported as -EFAULT, not -ENOMEM: hmm_range_fault() does
  * not tell the two apart.
@@ -236,8 +246,15 @@ enum drm_vblit_op {
  * free descriptor; -EFAULT when a page of a userptr object's range is not
  * (validly) mapped or the object belongs to another process; -EACCES when
  * the job would write a read-only userptr object; -EBUSY when invalidations
- * kept colliding with acquisition for longer than
- * %VBLIT_PARAM_RETRY_TIMEOUT_MS; -ERESTARTSYS/-EINTR on a signal; -ENOMEM.
+ * kept colliding with acquisition: from the first collision on, the time
+ * between one collided attempt and the next, each counted for at most an
+ * eighth of %VBLIT_PARAM_RETRY_TIMEOUT_MS and without the time spent
+ * waiting for a userfaultfd monitor or for a running invalidation (and the
+ * jobs it waits for), added up to more than %VBLIT_PARAM_RETRY_TIMEOUT_MS;
+ * time blocked before the first collision (in a page fault, for mmap_lock
+ * held by a fork) never counts, nor can one long attempt use up the
+ * budget; -ERESTARTSYS/-EINTR on a signal, including one during a wait for
+ * a userfaultfd monitor (see &drm_vblit_gem_userptr); -ENOMEM.
  * A failed EXEC queues nothing.
  */
 struct drm_vblit_exec {
