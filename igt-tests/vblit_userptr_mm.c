@@ -13,10 +13,12 @@
  *	write-protection, memfd truncation and hole punching, mremap, shared
  *	tmpfs files, mlock, automatic NUMA balancing, and the OOM reaper's
  *	non-blockable invalidation (through a memory cgroup and through the
- *	debugfs hook). Each subtest checks data both ways around the event:
- *	the device reads exactly what the CPU sees (or gets the documented
- *	errno), the CPU reads exactly what the device wrote, and no other
- *	process's memory changes. Runs unchanged with both backings.
+ *	debugfs hook); and the retry budget: time a submission spends blocked
+ *	is not time colliding with invalidations. Each subtest checks data
+ *	both ways around the event: the device reads exactly what the CPU
+ *	sees (or gets the documented errno), the CPU reads exactly what the
+ *	device wrote, and no other process's memory changes. Runs unchanged
+ *	with both backings.
  */
 
 #include <dirent.h>
@@ -860,6 +862,200 @@ static void test_uffd_wp(void)
 	munmap(m.base, size);
 	free(m.snap);
 	free(buf);
+	vblit_assert_no_leaks();
+}
+
+/* ---------------------------------------------------------------------- */
+/* The retry budget: time blocked is not time colliding                   */
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000l };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * Longer than the retry budget, however the module was loaded: 3 s, or
+ * three budgets.
+ */
+static unsigned int slow_monitor_delay_ms(void)
+{
+	uint64_t bound = vblit_getparam(fd, VBLIT_PARAM_RETRY_TIMEOUT_MS);
+
+	return bound * 3 > 3000 ? bound * 3 : 3000;
+}
+
+/*
+ * A userfaultfd monitor that answers late: it reads a missing-page fault
+ * of @page, waits @delay_ms, then resolves it with UFFDIO_COPY of @data.
+ * Raw calls only: it also runs in a child that IGT does not manage.
+ */
+struct slow_monitor {
+	int uffd;
+	uint8_t *page;
+	uint8_t *data;
+	unsigned int delay_ms;
+	int ready;		/* a byte is written here at each fault, or -1 */
+	atomic_bool stop;
+	atomic_uint faults;
+	atomic_uint resolved;
+	int err;
+	pthread_t thread;
+};
+
+static void *slow_monitor_thread(void *arg)
+{
+	struct slow_monitor *m = arg;
+
+	while (!atomic_load(&m->stop)) {
+		struct pollfd pfd = { .fd = m->uffd, .events = POLLIN };
+		struct uffdio_copy copy = {
+			.dst = (uintptr_t)m->page,
+			.src = (uintptr_t)m->data,
+			.len = PAGE,
+		};
+		struct uffd_msg msg;
+
+		if (poll(&pfd, 1, 20) <= 0 ||
+		    read(m->uffd, &msg, sizeof(msg)) != sizeof(msg))
+			continue;
+		if (msg.event != UFFD_EVENT_PAGEFAULT ||
+		    (msg.arg.pagefault.address & VBLIT_PAGE_MASK) != (uintptr_t)m->page) {
+			m->err = -EPROTO;
+			break;
+		}
+		atomic_fetch_add(&m->faults, 1);
+		if (m->ready >= 0 && write(m->ready, "f", 1) != 1) {
+			m->err = -EPIPE;
+			break;
+		}
+		sleep_ms(m->delay_ms);
+		/* A second fault of the page meanwhile finds it present. */
+		if (ioctl(m->uffd, UFFDIO_COPY, &copy) && errno != EEXIST) {
+			m->err = -errno;
+			break;
+		}
+		atomic_fetch_add(&m->resolved, 1);
+	}
+	return NULL;
+}
+
+/*
+ * One never-touched anonymous page registered for missing-page faults,
+ * and its monitor running. 0, or a negative step number for the child of
+ * the kill subtest.
+ */
+static int __slow_monitor_start(struct slow_monitor *m, unsigned int delay_ms,
+				int ready)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+
+	memset(m, 0, sizeof(*m));
+	m->delay_ms = delay_ms;
+	m->ready = ready;
+	m->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	m->data = malloc(PAGE);
+	if (m->page == MAP_FAILED || !m->data)
+		return -1;
+	for (size_t i = 0; i < PAGE / 4; i++)
+		((uint32_t *)m->data)[i] = 0x5eed0000u + i * 0x9e3779b9u;
+	m->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (m->uffd < 0)
+		return -2;
+	if (ioctl(m->uffd, UFFDIO_API, &api))
+		return -3;
+	reg.range.start = (uintptr_t)m->page;
+	reg.range.len = PAGE;
+	if (ioctl(m->uffd, UFFDIO_REGISTER, &reg))
+		return -4;
+	if (pthread_create(&m->thread, NULL, slow_monitor_thread, m))
+		return -5;
+	return 0;
+}
+
+static void slow_monitor_start(struct slow_monitor *m, unsigned int delay_ms)
+{
+	int err = __slow_monitor_start(m, delay_ms, -1);
+
+	igt_require_f(err != -2, "userfaultfd(): %m\n");
+	igt_assert_f(!err, "userfaultfd monitor set-up, step %d: %m\n", -err);
+}
+
+/* Wait until the monitor answered every fault it read, then stop it. */
+static void slow_monitor_stop(struct slow_monitor *m)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&m->resolved) < atomic_load(&m->faults) && !m->err &&
+	       vblit_elapsed_ms(&start) < m->delay_ms + 5000)
+		usleep(10 * 1000);
+	atomic_store(&m->stop, true);
+	pthread_join(m->thread, NULL);
+	igt_assert_eq(m->err, 0);
+	close(m->uffd);
+}
+
+/* After slow_monitor_stop(), with every object over the page closed. */
+static void slow_monitor_fini(struct slow_monitor *m)
+{
+	munmap(m->page, PAGE);
+	free(m->data);
+}
+
+/*
+ * 6.1's pin_user_pages_fast() falls back to long-term pinning that cannot
+ * retry a fault: the fault fails at once, the monitor is never asked.
+ */
+static bool uffd_refused(int err, struct slow_monitor *m)
+{
+	if (err != -EFAULT || !backing_pinned())
+		return false;
+	igt_assert_f(!atomic_load(&m->faults),
+		     "-EFAULT, yet the fault reached the monitor\n");
+	igt_info("backing=pinned: -EFAULT without asking the monitor (6.1's long-term pinning)\n");
+	return true;
+}
+
+static void test_uffd_slow_monitor(void)
+{
+	struct vblit_bo bo = vblit_bo_create(fd, PAGE);
+	unsigned int delay = slow_monitor_delay_ms();
+	int64_t ebusy = stat_of("ebusy");
+	struct slow_monitor m;
+	struct timespec start;
+	uint32_t handle;
+	double ms;
+	int err;
+
+	slow_monitor_start(&m, delay);
+	handle = vblit_gem_userptr(fd, m.page, PAGE, 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	err = __vblit_checksum(fd, bo.handle, 0, handle, 0, PAGE);
+	ms = vblit_elapsed_ms(&start);
+	igt_info("CHECKSUM with a %u ms monitor: %d after %.0f ms (%s backing)\n",
+		 delay, err, ms, backing_pinned() ? "pinned" : "unpinned");
+	if (!uffd_refused(err, &m)) {
+		igt_assert_f(err == 0, "CHECKSUM under a slow monitor gave %d after %.0f ms\n",
+			     err, ms);
+		igt_assert_eq(atomic_load(&m.faults), 1);
+		igt_assert_f(ms >= delay - 100, "returned after %.0f ms, before the monitor answered\n",
+			     ms);
+		vblit_gem_wait(fd, bo.handle);
+		igt_assert_eq_u64(*(uint64_t *)bo.map, vblit_fnv1a64(m.data, PAGE));
+		vblit_mem_check(m.page, m.data, PAGE, "CPU read of the monitor's page");
+	}
+	igt_assert_eq_s64(stat_of("ebusy"), ebusy);
+
+	slow_monitor_stop(&m);
+	vblit_gem_close(fd, handle);
+	slow_monitor_fini(&m);
+	vblit_bo_destroy(fd, &bo);
 	vblit_assert_no_leaks();
 }
 
@@ -1871,6 +2067,20 @@ igt_main
 		     "needed a fault.");
 	igt_subtest("uffd-wp-unpopulated")
 		test_uffd_wp_unpopulated();
+
+	igt_describe("Regression test for -EBUSY from time spent blocked: a "
+		     "CHECKSUM of a never-touched page registered with "
+		     "userfaultfd for missing pages, whose monitor resolves the "
+		     "fault (UFFDIO_COPY) only after 3 s, three times "
+		     "VBLIT_PARAM_RETRY_TIMEOUT_MS or more: the acquisition "
+		     "waits for it as a CPU access would, and the job hashes the "
+		     "monitor's data; no -EBUSY is counted. Before the fix the "
+		     "unpinned backing counted the wait against the collision "
+		     "budget and failed with -EBUSY after the monitor answered. "
+		     "backing=pinned on 6.1 gives its documented -EFAULT at "
+		     "once.");
+	igt_subtest("uffd-slow-monitor")
+		test_uffd_slow_monitor();
 
 	igt_describe("ftruncate() of a MAP_SHARED memfd under a used object to "
 		     "half its size: every job on the object gives -EFAULT "
