@@ -1007,6 +1007,15 @@ static void slow_monitor_fini(struct slow_monitor *m)
 	free(m->data);
 }
 
+/* One CHECKSUM job, one raw ioctl: EINTR is returned, not retried. */
+static int checksum_raw(int dev, uint32_t dst, uint32_t src)
+{
+	struct drm_vblit_exec exec;
+
+	vblit_exec_init(&exec, VBLIT_OP_CHECKSUM, dst, 0, src, 0, PAGE);
+	return ioctl(dev, DRM_IOCTL_VBLIT_EXEC, &exec) ? -errno : 0;
+}
+
 /*
  * 6.1's pin_user_pages_fast() falls back to long-term pinning that cannot
  * retry a fault: the fault fails at once, the monitor is never asked.
@@ -1056,6 +1065,135 @@ static void test_uffd_slow_monitor(void)
 	vblit_gem_close(fd, handle);
 	slow_monitor_fini(&m);
 	vblit_bo_destroy(fd, &bo);
+	vblit_assert_no_leaks();
+}
+
+static void sigusr1_noop(int sig)
+{
+	(void)sig;
+}
+
+struct signaller {
+	pthread_t target;
+	unsigned int after_ms;
+};
+
+static void *signaller_thread(void *arg)
+{
+	struct signaller *s = arg;
+
+	sleep_ms(s->after_ms);
+	pthread_kill(s->target, SIGUSR1);
+	return NULL;
+}
+
+static void test_uffd_slow_monitor_signal(void)
+{
+	struct sigaction sa = { .sa_handler = sigusr1_noop }, old;
+	struct vblit_bo bo = vblit_bo_create(fd, PAGE);
+	struct signaller s = { .target = pthread_self(), .after_ms = 300 };
+	int64_t submitted;
+	struct slow_monitor m;
+	struct timespec start;
+	pthread_t thread;
+	uint32_t handle;
+	double ms;
+	int err;
+
+	sigemptyset(&sa.sa_mask);
+	igt_assert_eq(sigaction(SIGUSR1, &sa, &old), 0);
+	slow_monitor_start(&m, slow_monitor_delay_ms());
+	handle = vblit_gem_userptr(fd, m.page, PAGE, 0);
+	memset(bo.map, 0xa5, PAGE);
+	submitted = stat_of("jobs_submitted");
+
+	igt_assert_eq(pthread_create(&thread, NULL, signaller_thread, &s), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	err = checksum_raw(fd, bo.handle, handle);
+	ms = vblit_elapsed_ms(&start);
+	pthread_join(thread, NULL);
+	igt_info("CHECKSUM, SIGUSR1 at %u ms, monitor at %u ms: %d after %.0f ms (%s backing)\n",
+		 s.after_ms, m.delay_ms, err, ms, backing_pinned() ? "pinned" : "unpinned");
+	if (!uffd_refused(err, &m)) {
+		igt_assert_f(err == -EINTR, "signal during the monitor's wait gave %d after %.0f ms\n",
+			     err, ms);
+		igt_assert_f(ms < s.after_ms + 1000, "-EINTR only after %.0f ms\n", ms);
+		igt_assert_eq_s64(stat_of("jobs_submitted"), submitted);
+		vblit_gem_wait(fd, bo.handle);
+		vblit_value_check(bo.map, PAGE, 0xa5a5a5a5, "destination of the interrupted job");
+
+		/* The monitor answers; the object works as if nothing happened. */
+		slow_monitor_stop(&m);
+		vblit_checksum(fd, bo.handle, 0, handle, 0, PAGE);
+		igt_assert_eq_u64(*(uint64_t *)bo.map, vblit_fnv1a64(m.data, PAGE));
+	} else {
+		slow_monitor_stop(&m);
+	}
+
+	igt_assert_eq(sigaction(SIGUSR1, &old, NULL), 0);
+	vblit_gem_close(fd, handle);
+	slow_monitor_fini(&m);
+	vblit_bo_destroy(fd, &bo);
+	vblit_assert_no_leaks();
+}
+
+/* Exit codes of the kill subtest's child. */
+enum { KILL_CHILD_DONE = 20, KILL_CHILD_EFAULT = 21, KILL_CHILD_ERR = 22 };
+
+/* A CHECKSUM waiting for a monitor that answers after a minute. */
+static __noreturn void kill_child(int ready)
+{
+	struct slow_monitor m;
+	uint32_t handle, bo;
+	int cfd, err;
+
+	cfd = __vblit_open();
+	if (cfd < 0 || __slow_monitor_start(&m, 60000, ready) ||
+	    __vblit_gem_userptr(cfd, m.page, PAGE, 0, &handle) ||
+	    __vblit_gem_create(cfd, PAGE, &bo))
+		_exit(KILL_CHILD_ERR);
+	err = checksum_raw(cfd, bo, handle);
+	_exit(err == -EFAULT ? KILL_CHILD_EFAULT : err ? KILL_CHILD_ERR : KILL_CHILD_DONE);
+}
+
+static void test_uffd_slow_monitor_kill(void)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct timespec start;
+	int ready[2], status;
+	double ms;
+	pid_t pid;
+	char c;
+
+	igt_assert_eq(pipe(ready), 0);
+	pid = fork();
+	igt_assert(pid >= 0);
+	if (!pid) {
+		close(ready[0]);
+		kill_child(ready[1]);
+	}
+	close(ready[1]);
+	pfd.fd = ready[0];
+	igt_assert_f(poll(&pfd, 1, 10000) == 1, "child: no fault within 10 s\n");
+	if (read(ready[0], &c, 1) != 1) {
+		/* No fault: the child finished on its own. */
+		igt_assert_eq(waitpid(pid, &status, 0), pid);
+		igt_assert_f(WIFEXITED(status) && WEXITSTATUS(status) == KILL_CHILD_EFAULT &&
+			     backing_pinned(),
+			     "child ended without a fault, status %#x\n", status);
+		igt_info("backing=pinned: -EFAULT without asking the monitor (6.1's long-term pinning)\n");
+	} else {
+		sleep_ms(300);
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		igt_assert_eq(kill(pid, SIGKILL), 0);
+		igt_assert_eq(waitpid(pid, &status, 0), pid);
+		ms = vblit_elapsed_ms(&start);
+		igt_info("child waiting for the monitor reaped %.0f ms after SIGKILL\n", ms);
+		igt_assert_f(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+			     "child status %#x\n", status);
+		igt_assert_f(ms < 1000, "reaped %.0f ms after SIGKILL\n", ms);
+	}
+	close(ready[0]);
 	vblit_assert_no_leaks();
 }
 
@@ -2081,6 +2219,28 @@ igt_main
 		     "once.");
 	igt_subtest("uffd-slow-monitor")
 		test_uffd_slow_monitor();
+
+	igt_describe("A non-fatal signal (SIGUSR1, handler without SA_RESTART) "
+		     "300 ms into an acquisition waiting for a userfaultfd "
+		     "monitor that answers after 3 s interrupts the wait as it "
+		     "would a CPU access: EXEC fails with -EINTR within 1 s, "
+		     "nothing is published (the destination is unchanged, no job "
+		     "counted), and once the monitor answered the same job "
+		     "succeeds with the monitor's data. Both backings; on 6.1 "
+		     "backing=pinned gives its documented -EFAULT at once. "
+		     "Before the fix the pinned backing ignored the signal (0 "
+		     "after 3 s) and the unpinned one returned -EINTR only after "
+		     "the monitor answered.");
+	igt_subtest("uffd-slow-monitor-signal")
+		test_uffd_slow_monitor_signal();
+
+	igt_describe("SIGKILL ends an acquisition waiting for a userfaultfd "
+		     "monitor (which would answer after a minute) at once: the "
+		     "process is reaped within 1 s of the signal, its objects "
+		     "and pins released. Both backings; on 6.1 backing=pinned "
+		     "fails with -EFAULT before any wait.");
+	igt_subtest("uffd-slow-monitor-kill")
+		test_uffd_slow_monitor_kill();
 
 	igt_describe("ftruncate() of a MAP_SHARED memfd under a used object to "
 		     "half its size: every job on the object gives -EFAULT "
