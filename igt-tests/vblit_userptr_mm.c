@@ -1197,6 +1197,108 @@ static void test_uffd_slow_monitor_kill(void)
 	vblit_assert_no_leaks();
 }
 
+/*
+ * The forking thread of fork-stall: a held job on its own object, then a
+ * fork, which waits for the job under mmap_lock; again and again.
+ */
+struct stall_forker {
+	uint32_t held;
+	size_t size;
+	unsigned int hold_ms;
+	atomic_bool stop;
+	unsigned long forks;
+	int err;
+};
+
+static void *stall_forker_thread(void *arg)
+{
+	struct stall_forker *f = arg;
+
+	while (!atomic_load(&f->stop)) {
+		struct drm_vblit_exec exec;
+		int status;
+		pid_t pid;
+
+		vblit_exec_init(&exec, VBLIT_OP_FILL, f->held, 0, 0, 0, f->size);
+		exec.value = f->forks;
+		exec.flags = VBLIT_EXEC_HOLD;
+		exec.hold_ms = f->hold_ms;
+		f->err = __vblit_exec(fd, &exec);
+		if (f->err)
+			break;
+		pid = fork();
+		if (!pid)
+			_exit(0);
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			f->err = -errno;
+			break;
+		}
+		f->forks++;
+	}
+	return NULL;
+}
+
+static void test_fork_stall(void)
+{
+	const size_t size = 16 * PAGE;
+	struct stall_forker f = { .size = size, .hold_ms = vblit_hold_ms(fd, 1500) };
+	uint8_t *res = vblit_reserve(2 * size + 3 * PAGE);
+	uint8_t *mine = res + PAGE, *other = mine + size + PAGE;
+	unsigned long ok = 0, busy = 0, stalled = 0;
+	int64_t ebusy = stat_of("ebusy");
+	struct timespec start;
+	double worst = 0;
+	pthread_t thread;
+	uint32_t handle;
+
+	vblit_require_hold(fd);
+	igt_assert_eq(mprotect(mine, size, PROT_READ | PROT_WRITE), 0);
+	igt_assert_eq(mprotect(other, size, PROT_READ | PROT_WRITE), 0);
+	igt_assert_eq(madvise(res, 2 * size + 3 * PAGE, MADV_NOHUGEPAGE), 0);
+	handle = vblit_gem_userptr(fd, mine, size, 0);
+	f.held = vblit_gem_userptr(fd, other, size, 0);
+	vblit_fill(fd, handle, 0, size, 0);
+	vblit_fill(fd, f.held, 0, size, 0);
+
+	igt_assert_eq(pthread_create(&thread, NULL, stall_forker_thread, &f), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (uint32_t i = 1; vblit_elapsed_ms(&start) < 10000; i++) {
+		struct timespec sub;
+		double ms;
+		int err;
+
+		clock_gettime(CLOCK_MONOTONIC, &sub);
+		err = __vblit_fill(fd, handle, 0, size, i);
+		ms = vblit_elapsed_ms(&sub);
+		worst = ms > worst ? ms : worst;
+		stalled += ms > f.hold_ms / 2;
+		if (err == -EBUSY) {
+			igt_info("fill %u: -EBUSY after %.0f ms\n", i, ms);
+			busy++;
+			continue;
+		}
+		igt_assert_f(err == 0, "fill during forks gave %d\n", err);
+		vblit_gem_wait(fd, handle);
+		vblit_value_check(mine, size, i, "CPU read of a fill during forks");
+		ok++;
+	}
+	atomic_store(&f.stop, true);
+	pthread_join(thread, NULL);
+	igt_assert_eq(f.err, 0);
+
+	igt_info("%lu fills, %lu -EBUSY, %lu stalled by a fork (worst %.0f ms); %lu forks held %u ms\n",
+		 ok, busy, stalled, worst, f.forks, f.hold_ms);
+	igt_assert_f(f.forks >= 3 && stalled > 0,
+		     "no fill met a stalled fork (%lu forks)\n", f.forks);
+	igt_assert_f(!busy, "%lu fills failed with -EBUSY\n", busy);
+	igt_assert_eq_s64(stat_of("ebusy"), ebusy);
+
+	vblit_gem_close(fd, handle);
+	vblit_gem_close(fd, f.held);
+	munmap(res, 2 * size + 3 * PAGE);
+	vblit_assert_no_leaks();
+}
+
 /* ---------------------------------------------------------------------- */
 /* memfd, mremap, shared files                                            */
 
@@ -2241,6 +2343,20 @@ igt_main
 		     "fails with -EFAULT before any wait.");
 	igt_subtest("uffd-slow-monitor-kill")
 		test_uffd_slow_monitor_kill();
+
+	igt_describe("Regression test for -EBUSY from time spent blocked on "
+		     "mmap_lock: one thread fills an object only it uses and "
+		     "checks the memory, for 10 s, while another thread forks in "
+		     "a loop, each fork stalled for 1.5 s (with mmap_lock held "
+		     "for write) by a held job on a second object placed after "
+		     "the first, so that fork write-protects the first before it "
+		     "waits. A fill that meets a fork blocks for up to the hold, "
+		     "then collides once with its own copy-on-write break: none "
+		     "may fail with -EBUSY, and every fill is in memory. Before "
+		     "the fix the time blocked counted against the retry budget "
+		     "and such fills failed with -EBUSY.");
+	igt_subtest("fork-stall")
+		test_fork_stall();
 
 	igt_describe("ftruncate() of a MAP_SHARED memfd under a used object to "
 		     "half its size: every job on the object gives -EFAULT "
