@@ -685,9 +685,10 @@ static void test_wait(void)
 	igt_assert_eq(__vblit_gem_wait(fd, handle, 0), -ETIME);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	igt_assert_eq(__vblit_gem_wait(fd, handle, 50 * 1000 * 1000), -ETIME);
+	igt_assert_eq(__vblit_gem_wait(fd, handle, 200 * 1000 * 1000), -ETIME);
 	ms = vblit_elapsed_ms(&start);
-	igt_assert_f(ms >= 40, "50 ms wait gave up after %.1f ms\n", ms);
+	igt_assert_f(ms >= 200 * VBLIT_TIMER_SLACK,
+		     "200 ms wait gave up after %.1f ms\n", ms);
 	vblit_value_check(map, PAGE, 0, "object under a held job");
 
 	vblit_job_release(fd, job);
@@ -733,12 +734,7 @@ static void test_hold_timeout(void)
 	ms = vblit_elapsed_ms(&start);
 	igt_info("held job of %u ms ran after %.1f ms\n",
 		 vblit_hold_ms(fd, 200), ms);
-	/*
-	 * Not before most of the hold: a TCG guest's clock against its timer
-	 * ticks drifts under host load (a 6.1 guest on a host at load
-	 * average 11 saw a 200 ms hold end at 174 ms of CLOCK_MONOTONIC).
-	 */
-	igt_assert_f(ms >= vblit_hold_ms(fd, 200) * 0.75,
+	igt_assert_f(ms >= vblit_hold_ms(fd, 200) * VBLIT_TIMER_SLACK,
 		     "job held for %u ms ran after %.1f ms\n",
 		     vblit_hold_ms(fd, 200), ms);
 	vblit_value_check(map, PAGE, 0x7173, "object after the hold timed out");
@@ -775,7 +771,7 @@ static void test_wait_negative_timeout(void)
 		ms = vblit_elapsed_ms(&start);
 		igt_info("GEM_WAIT(-1) on a job held for %u ms returned after %.1f ms\n",
 			 hold_ms, ms);
-		igt_assert_f(ms >= hold_ms * 0.75,
+		igt_assert_f(ms >= hold_ms * VBLIT_TIMER_SLACK,
 			     "GEM_WAIT(-1) returned %.1f ms into a %u ms hold\n",
 			     ms, hold_ms);
 		vblit_value_check(map, PAGE, 0x4e6a7001, "object after GEM_WAIT(-1)");

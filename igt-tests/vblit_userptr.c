@@ -1256,7 +1256,7 @@ static void test_hold_blocks_fork(void)
 	igt_info("fork() returned %.1f ms after a job held for %u ms\n",
 		 ms, hold_ms);
 	igt_assert_f(!busy, "fork() returned with the held job still in flight\n");
-	igt_assert_f(ms >= hold_ms * 0.75,
+	igt_assert_f(ms >= hold_ms * VBLIT_TIMER_SLACK,
 		     "fork() returned %.1f ms into a %u ms hold\n", ms, hold_ms);
 	vblit_value_check(ptr, size, 0x13131313, "parent's memory");
 

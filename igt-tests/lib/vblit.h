@@ -142,6 +142,15 @@ void *vblit_reserve(size_t size);
 int vblit_memfd(const char *name, size_t size);
 double vblit_elapsed_ms(const struct timespec *start);
 
+/*
+ * The share of a kernel timeout (a hold, a GEM_WAIT timeout) that a test
+ * requires CLOCK_MONOTONIC to see pass: a TCG guest's clock drifts against
+ * its timer ticks under host load (a 200 ms hold ended at 174 ms, a 50 ms
+ * wait at 34 ms, on a 6.1 guest of a busy host). Enough to tell a timeout
+ * that waits from one that returns at once.
+ */
+#define VBLIT_TIMER_SLACK 0.5
+
 
 /*
  * Objects with their CPU mapping, the device's view of an object, the
