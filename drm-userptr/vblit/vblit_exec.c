@@ -493,8 +493,7 @@ retry:
 		drm_userptr_notifier_unlock(udev);
 		vblit_job_put_deps(job);
 		drm_gem_unlock_reservations(objs, count, &ctx);
-		atomic64_inc(&udev->stats[DRM_USERPTR_STAT_SUBMIT_RETRIES]);
-		err = drm_userptr_budget_charge(&budget);
+		err = drm_userptr_budget_charge_submit(&budget);
 		if (err)
 			return err;
 		goto retry;
@@ -686,7 +685,7 @@ static void vblit_exec_start(struct vblit_job *job, struct vblit_file *vfile,
  * then from publication: -EACCES for a write to a read-only userptr object,
  * -EFAULT for a userptr object of another process or a range no longer
  * (validly) mapped, -EBUSY when invalidations kept colliding until the
- * retry budget ran out (drm_userptr_budget_charge()), -ERESTARTSYS or
+ * retry budget ran out (drm_userptr_budget_charge_submit()), -ERESTARTSYS or
  * -EINTR on a signal (also while waiting for a userfaultfd monitor),
  * -ENOMEM.
  */
