@@ -105,6 +105,12 @@ enum drm_userptr_stat {
 
 /**
  * struct drm_userptr_device - per-device state shared by its userptr objects
+ *
+ * Embed it in the driver's device. Members are private to the helper (and
+ * to a comparator topology, drm_userptr_topology.h): drivers take the
+ * notifier lock with drm_userptr_notifier_lock(), read the settings and
+ * counters through the drm_userptr_device_*() accessors, and never write
+ * the counters.
  */
 struct drm_userptr_device {
 	/**
@@ -157,8 +163,8 @@ struct drm_userptr_topology;
  * one and stops while the submission is blocked (see DOC: Collision-retry).
  * drm_userptr_budget_init() starts one for each submission;
  * drm_userptr_validate() charges it for the collisions of its acquisition
- * rounds, the driver with drm_userptr_budget_charge() for each failed check
- * under the notifier lock. Members are private to the helper.
+ * rounds, the driver with drm_userptr_budget_charge_submit() for each
+ * failed check under the notifier lock. Members are private to the helper.
  */
 struct drm_userptr_budget {
 	/** @udev: the device, whose retry_timeout_ms the budget is. */
@@ -285,6 +291,7 @@ void drm_userptr_fini(struct drm_userptr *up);
 void drm_userptr_budget_init(struct drm_userptr_budget *budget,
 			     struct drm_userptr_device *udev);
 int drm_userptr_budget_charge(struct drm_userptr_budget *budget);
+int drm_userptr_budget_charge_submit(struct drm_userptr_budget *budget);
 int drm_userptr_validate(struct drm_userptr *up, bool write,
 			 struct drm_userptr_budget *budget);
 

@@ -43,8 +43,8 @@
  * 2. Lock the objects' reservations and reserve fence slots.
  * 3. drm_userptr_notifier_lock(); if drm_userptr_is_current() fails for any
  *    object, unlock everything, charge the submission's retry budget with
- *    drm_userptr_budget_charge() and go back to 1; else add the job's
- *    fence to every reservation.
+ *    drm_userptr_budget_charge_submit() and go back to 1; else add the
+ *    job's fence to every reservation.
  * 4. drm_userptr_notifier_unlock(), unlock the reservations, run the job.
  *    The device may use drm_userptr_page() until the job's fence signals.
  *
@@ -68,7 +68,7 @@
  *	if (!drm_userptr_is_current(&obj->up)) {
  *		drm_userptr_notifier_unlock(udev);
  *		dma_resv_unlock(obj->base.resv);
- *		err = drm_userptr_budget_charge(&budget);
+ *		err = drm_userptr_budget_charge_submit(&budget);
  *		if (err)
  *			return err;
  *		goto retry;
@@ -255,7 +255,7 @@
  * - A collision is a round that an invalidation hit, in
  *   drm_userptr_validate(), or a failed check of drm_userptr_is_current()
  *   in the driver's submission, which charges it with
- *   drm_userptr_budget_charge().
+ *   drm_userptr_budget_charge_submit().
  * - The clock starts at the first collision, not at submission. Time the
  *   submission spent blocked before it (a page fault, a userfaultfd
  *   monitor, mmap_lock held by a fork, a fence wait) is not counted, and
@@ -1575,13 +1575,14 @@ EXPORT_SYMBOL_GPL(drm_userptr_budget_init);
  * @budget: the submission's budget
  *
  * Called by drm_userptr_validate() for each round that collided with an
- * invalidation, and by the driver each time its check of
- * drm_userptr_is_current() under the notifier lock fails, before it starts
- * over. The first collision starts the budget's clock; each later one is
- * charged the time since the previous one, less the time the submission
- * was blocked meanwhile, and at most 1/%DRM_USERPTR_BUDGET_SHARE of the
- * device's retry_timeout_ms (see DOC: Collision-retry). Counts the -EBUSY
- * it returns in the device's "ebusy" counter.
+ * invalidation, and through drm_userptr_budget_charge_submit() by the
+ * driver each time its check of drm_userptr_is_current() under the
+ * notifier lock fails, before it starts over. The first collision starts
+ * the budget's clock; each later one is charged the time since the
+ * previous one, less the time the submission was blocked meanwhile, and
+ * at most 1/%DRM_USERPTR_BUDGET_SHARE of the device's retry_timeout_ms
+ * (see DOC: Collision-retry). Counts the -EBUSY it returns in the
+ * device's "ebusy" counter.
  *
  * Return: 0 if the submission may try again; -EBUSY once the charges add
  * up to more than the device's retry_timeout_ms.
@@ -1605,6 +1606,27 @@ int drm_userptr_budget_charge(struct drm_userptr_budget *budget)
 	return -EBUSY;
 }
 EXPORT_SYMBOL_GPL(drm_userptr_budget_charge);
+
+/**
+ * drm_userptr_budget_charge_submit() - charge a failed submission check
+ * @budget: the submission's budget
+ *
+ * For the driver, each time its check of drm_userptr_is_current() under
+ * the notifier lock fails, once it dropped its locks and before it starts
+ * over from drm_userptr_validate(): counts the collision in the device's
+ * "submit_retries" counter, then charges it to @budget with
+ * drm_userptr_budget_charge(). The counters are the helper's: drivers
+ * never write them.
+ *
+ * Return: 0 if the submission may try again; -EBUSY once the charges add
+ * up to more than the device's retry_timeout_ms.
+ */
+int drm_userptr_budget_charge_submit(struct drm_userptr_budget *budget)
+{
+	drm_userptr_stat_inc(budget->udev, DRM_USERPTR_STAT_SUBMIT_RETRIES);
+	return drm_userptr_budget_charge(budget);
+}
+EXPORT_SYMBOL_GPL(drm_userptr_budget_charge_submit);
 
 /**
  * drm_userptr_validate() - make the object's pages current, acquiring them

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make check: checkpatch --strict, sparse (C=1) and W=1 on drm-userptr/;
+# make check: checkpatch --strict, sparse (C=1) and W=1 on drm-userptr/
+# (the helper, vblit/ and bench/);
 # the IGT tests compiled with -Werror against the stand-in IGT headers,
 # which reach only what upstream's do (igt-tests/Makefile, target check).
 # checkpatch.pl and its data files come from Debian's linux-source-6.12,
@@ -27,7 +28,8 @@ echo "[check] IGT tests against upstream's igt.h header set"
 make -s -C "$top/igt-tests" check || rc=1
 echo "[check] checkpatch --strict"
 "$cp_dir/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
-	-f "$top"/drm-userptr/*.[ch] "$top"/drm-userptr/bench/*.[ch] || rc=1
+	-f "$top"/drm-userptr/*.[ch] "$top"/drm-userptr/vblit/*.[ch] \
+	"$top"/drm-userptr/bench/*.[ch] || rc=1
 # The i915 series and its selftest shims (make i915). FILE_PATH_CHANGES:
 # files added under drivers/gpu/drm/i915/ are MAINTAINERS-covered already,
 # which --no-tree cannot see.

@@ -10,8 +10,9 @@ dest=/usr/src/drm-userptr-$ver
 . "$top/scripts/apt.sh"
 command -v dkms >/dev/null || apt_install dkms
 rm -rf "$dest"
-mkdir -p "$dest/drm-userptr"
+mkdir -p "$dest/drm-userptr/vblit"
 cp "$top"/drm-userptr/*.[ch] "$top/drm-userptr/Kbuild" "$top/drm-userptr/Makefile" "$dest/drm-userptr/"
+cp "$top"/drm-userptr/vblit/*.[ch] "$top/drm-userptr/vblit/Kbuild" "$dest/drm-userptr/vblit/"
 cp "$top/drm-userptr/dkms.conf" "$dest/"
 cp -r "$top/uapi" "$dest/"
 dkms remove "drm-userptr/$ver" --all >/dev/null 2>&1 || true

@@ -121,7 +121,7 @@ klog_bad() {
 }
 
 export IGT_FORCE_DRIVER=vblit
-export VBLIT_KO="$MODDIR/vblit.ko"
+export VBLIT_KO="$MODDIR/vblit/vblit.ko"
 # The fuzz subtests find the fuzzer here (igt-tests/README.md).
 export VBLIT_FUZZER="${VBLIT_FUZZER:-$PROJECT/build/tools/vblit_fuzz}"
 for entry in ${PASSES//,/ }; do
@@ -143,7 +143,7 @@ for entry in ${PASSES//,/ }; do
 	pins=$(foll_pin_balance)
 	if ! insmod "$MODDIR/drm_userptr.ko" $hooks ||
 		! { [ ${#bench_ko[@]} = 0 ] || insmod "${bench_ko[0]}"; } ||
-		! insmod "$MODDIR/vblit.ko" $VBLIT_MODULE_OPTS; then
+		! insmod "$VBLIT_KO" $VBLIT_MODULE_OPTS; then
 		check "vm/$pass/module-load" fail "insmod failed"
 		continue
 	fi

@@ -115,6 +115,80 @@ static void drm_userptr_legacy_unlock(struct drm_userptr_legacy_mm *lmm)
 	up_write(&lmm->sem);
 }
 
+/*
+ * Begin one level of invalidation: take the semaphore for write, or nest
+ * under the one this task already holds. -EAGAIN if it may not block.
+ */
+static int drm_userptr_legacy_lock(struct drm_userptr_legacy_mm *lmm,
+				   bool blockable)
+{
+	if (READ_ONCE(lmm->writer) == current) {
+		/* Nested: a THP split inside a zap, on this task. */
+		lmm->depth++;
+		return 0;
+	}
+	if (blockable)
+		down_write(&lmm->sem);
+	else if (!down_write_trylock(&lmm->sem))
+		return -EAGAIN;
+	WRITE_ONCE(lmm->writer, current);
+	lmm->depth = 1;
+	return 0;
+}
+
+/*
+ * Move the mm's invalidation generation, under the notifier lock, so that
+ * every acquisition in the mm collides. -EAGAIN if it may not block.
+ */
+static int drm_userptr_legacy_gen_inc(struct drm_userptr_legacy_mm *lmm,
+				      bool blockable)
+{
+	if (!lmm->udev)
+		return 0;
+	if (blockable)
+		mutex_lock(&lmm->udev->notifier_lock);
+	else if (!mutex_trylock(&lmm->udev->notifier_lock))
+		return -EAGAIN;
+	lmm->gen++;
+	mutex_unlock(&lmm->udev->notifier_lock);
+	return 0;
+}
+
+/* Invalidate an object's range, waiting for the device to be idle on it. */
+static void drm_userptr_legacy_invalidate(struct drm_userptr *up,
+					  const struct mmu_notifier_range *range)
+{
+	mutex_lock(&up->udev->notifier_lock);
+	__drm_userptr_mark_stale(up, range->start, range->end);
+	mutex_unlock(&up->udev->notifier_lock);
+	if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
+		drm_userptr_stat_inc(up->udev, DRM_USERPTR_STAT_INV_WAITS);
+		dma_resv_wait_timeout(up->resv, DMA_RESV_USAGE_BOOKKEEP,
+				      false, MAX_SCHEDULE_TIMEOUT);
+	}
+	mutex_lock(&up->udev->notifier_lock);
+	__drm_userptr_drop_pending(up);
+	mutex_unlock(&up->udev->notifier_lock);
+}
+
+/* The same without sleeping: -EAGAIN if the device is busy or locked. */
+static int
+drm_userptr_legacy_invalidate_nonblock(struct drm_userptr *up,
+				       const struct mmu_notifier_range *range)
+{
+	if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP) ||
+	    !mutex_trylock(&up->udev->notifier_lock)) {
+		drm_userptr_stat_inc(up->udev,
+				     DRM_USERPTR_STAT_NONBLOCK_REFUSED);
+		return -EAGAIN;
+	}
+	__drm_userptr_mark_stale(up, range->start, range->end);
+	__drm_userptr_drop_pending(up);
+	mutex_unlock(&up->udev->notifier_lock);
+	drm_userptr_stat_inc(up->udev, DRM_USERPTR_STAT_NONBLOCK_OK);
+	return 0;
+}
+
 static int drm_userptr_legacy_start(struct mmu_notifier *mn,
 				    const struct mmu_notifier_range *range)
 {
@@ -123,29 +197,15 @@ static int drm_userptr_legacy_start(struct mmu_notifier *mn,
 	struct interval_tree_node *it;
 	struct drm_userptr *up;
 	bool hit = false;
+	int err;
 
-	if (READ_ONCE(lmm->writer) == current) {
-		/* Nested: a THP split inside a zap, on this task. */
-		lmm->depth++;
-	} else {
-		if (blockable)
-			down_write(&lmm->sem);
-		else if (!down_write_trylock(&lmm->sem))
-			return -EAGAIN;
-		WRITE_ONCE(lmm->writer, current);
-		lmm->depth = 1;
-	}
+	err = drm_userptr_legacy_lock(lmm, blockable);
+	if (err)
+		return err;
 
-	if (lmm->udev) {
-		if (blockable) {
-			mutex_lock(&lmm->udev->notifier_lock);
-		} else if (!mutex_trylock(&lmm->udev->notifier_lock)) {
-			drm_userptr_legacy_unlock(lmm);
-			return -EAGAIN;
-		}
-		lmm->gen++;
-		mutex_unlock(&lmm->udev->notifier_lock);
-	}
+	err = drm_userptr_legacy_gen_inc(lmm, blockable);
+	if (err)
+		goto out_unlock;
 
 	for (it = interval_tree_iter_first(&lmm->objects, range->start,
 					   range->end - 1);
@@ -153,38 +213,22 @@ static int drm_userptr_legacy_start(struct mmu_notifier *mn,
 		up = container_of(it, struct drm_userptr_legacy_obj, it)->up;
 		hit = true;
 		drm_userptr_count_event(up->udev, range->event);
-		if (!blockable) {
-			if (!dma_resv_test_signaled(up->resv,
-						    DMA_RESV_USAGE_BOOKKEEP) ||
-			    !mutex_trylock(&up->udev->notifier_lock)) {
-				drm_userptr_stat_inc(up->udev,
-						     DRM_USERPTR_STAT_NONBLOCK_REFUSED);
-				drm_userptr_legacy_unlock(lmm);
-				return -EAGAIN;
-			}
-			__drm_userptr_mark_stale(up, range->start, range->end);
-			__drm_userptr_drop_pending(up);
-			mutex_unlock(&up->udev->notifier_lock);
-			drm_userptr_stat_inc(up->udev,
-					     DRM_USERPTR_STAT_NONBLOCK_OK);
+		if (blockable) {
+			drm_userptr_legacy_invalidate(up, range);
 			continue;
 		}
-		mutex_lock(&up->udev->notifier_lock);
-		__drm_userptr_mark_stale(up, range->start, range->end);
-		mutex_unlock(&up->udev->notifier_lock);
-		if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
-			drm_userptr_stat_inc(up->udev, DRM_USERPTR_STAT_INV_WAITS);
-			dma_resv_wait_timeout(up->resv, DMA_RESV_USAGE_BOOKKEEP,
-					      false, MAX_SCHEDULE_TIMEOUT);
-		}
-		mutex_lock(&up->udev->notifier_lock);
-		__drm_userptr_drop_pending(up);
-		mutex_unlock(&up->udev->notifier_lock);
+		err = drm_userptr_legacy_invalidate_nonblock(up, range);
+		if (err)
+			goto out_unlock;
 	}
 	if (!hit && lmm->udev)
 		drm_userptr_stat_inc(lmm->udev, DRM_USERPTR_STAT_INV_MISSED);
 	/* Held for write until invalidate_range_end(). */
 	return 0;
+
+out_unlock:
+	drm_userptr_legacy_unlock(lmm);
+	return err;
 }
 
 static void drm_userptr_legacy_end(struct mmu_notifier *mn,

@@ -254,21 +254,19 @@ static void vblit_userptr_fini(struct drm_userptr_device *udev)
 	vblit_topology = NULL;
 }
 
-static int __init vblit_init(void)
+/*
+ * The DRM device, on a platform device of its own. Its memory belongs to a
+ * devres group on the platform device: vblit_device_destroy() frees both.
+ */
+static struct vblit_device *vblit_device_create(void)
 {
 	struct platform_device *pdev;
 	struct vblit_device *vdev;
 	int ret;
 
-	ret = vblit_gem_init();
-	if (ret)
-		return ret;
-
 	pdev = platform_device_register_simple(DRIVER_NAME, -1, NULL, 0);
-	if (IS_ERR(pdev)) {
-		ret = PTR_ERR(pdev);
-		goto out_gem;
-	}
+	if (IS_ERR(pdev))
+		return ERR_CAST(pdev);
 
 	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
 		ret = -ENOMEM;
@@ -285,10 +283,51 @@ static int __init vblit_init(void)
 	vdev->max_hold_ms = max_hold_ms;
 	spin_lock_init(&vdev->fence_lock);
 	spin_lock_init(&vdev->hold_lock);
+	return vdev;
+
+out_devres:
+	devres_release_group(&pdev->dev, NULL);
+out_unregister:
+	platform_device_unregister(pdev);
+	return ERR_PTR(ret);
+}
+
+/* Undo vblit_device_create(); @vdev is freed with the devres group. */
+static void vblit_device_destroy(struct vblit_device *vdev)
+{
+	struct platform_device *pdev = vdev->pdev;
+
+	devres_release_group(&pdev->dev, NULL);
+	platform_device_unregister(pdev);
+}
+
+/* Best effort: debugfs calls accept the error pointers of failed ones. */
+static void vblit_debugfs_init(struct vblit_device *vdev)
+{
+	vblit_debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
+	debugfs_create_file("stats", 0444, vblit_debugfs, vdev, &vblit_stats_fops);
+	debugfs_create_file("invalidate_nonblock", 0200, vblit_debugfs, vdev,
+			    &vblit_invalidate_nonblock_fops);
+}
+
+static int __init vblit_init(void)
+{
+	struct vblit_device *vdev;
+	int ret;
+
+	ret = vblit_gem_init();
+	if (ret)
+		return ret;
+
+	vdev = vblit_device_create();
+	if (IS_ERR(vdev)) {
+		ret = PTR_ERR(vdev);
+		goto out_gem;
+	}
 
 	ret = vblit_userptr_init(&vdev->udev);
 	if (ret)
-		goto out_devres;
+		goto out_device;
 
 	ret = vblit_engine_init(vdev);
 	if (ret)
@@ -298,12 +337,7 @@ static int __init vblit_init(void)
 	if (ret)
 		goto out_engine;
 
-	/* Best effort: debugfs calls accept the error pointers of failed ones. */
-	vblit_debugfs = debugfs_create_dir(DRIVER_NAME, NULL);
-	debugfs_create_file("stats", 0444, vblit_debugfs, vdev, &vblit_stats_fops);
-	debugfs_create_file("invalidate_nonblock", 0200, vblit_debugfs, vdev,
-			    &vblit_invalidate_nonblock_fops);
-
+	vblit_debugfs_init(vdev);
 	vblit_device = vdev;
 	return 0;
 
@@ -311,10 +345,8 @@ out_engine:
 	vblit_engine_fini(vdev);
 out_userptr:
 	vblit_userptr_fini(&vdev->udev);
-out_devres:
-	devres_release_group(&pdev->dev, NULL);
-out_unregister:
-	platform_device_unregister(pdev);
+out_device:
+	vblit_device_destroy(vdev);
 out_gem:
 	vblit_gem_fini();
 	return ret;
@@ -327,14 +359,12 @@ out_gem:
 static void __exit vblit_exit(void)
 {
 	struct vblit_device *vdev = vblit_device;
-	struct platform_device *pdev = vdev->pdev;
 
 	debugfs_remove_recursive(vblit_debugfs);
 	drm_dev_unregister(&vdev->drm);
 	vblit_engine_fini(vdev);
 	vblit_userptr_fini(&vdev->udev);
-	devres_release_group(&pdev->dev, NULL);
-	platform_device_unregister(pdev);
+	vblit_device_destroy(vdev);
 	vblit_gem_fini();
 }
 

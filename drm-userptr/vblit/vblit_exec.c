@@ -493,8 +493,7 @@ retry:
 		drm_userptr_notifier_unlock(udev);
 		vblit_job_put_deps(job);
 		drm_gem_unlock_reservations(objs, count, &ctx);
-		atomic64_inc(&udev->stats[DRM_USERPTR_STAT_SUBMIT_RETRIES]);
-		err = drm_userptr_budget_charge(&budget);
+		err = drm_userptr_budget_charge_submit(&budget);
 		if (err)
 			return err;
 		goto retry;
@@ -563,6 +562,113 @@ static int vblit_exec_check_ranges(const struct drm_vblit_exec *args,
 }
 
 /*
+ * Look up the job's objects: @dst, and @src for COPY and CHECKSUM (NULL for
+ * FILL). On success the caller holds a reference on each.
+ */
+static int vblit_exec_lookup(struct drm_file *file,
+			     const struct drm_vblit_exec *args,
+			     struct drm_gem_object **dst,
+			     struct drm_gem_object **src)
+{
+	*src = NULL;
+	*dst = drm_gem_object_lookup(file, args->dst_handle);
+	if (!*dst)
+		return -ENOENT;
+	if (args->op == VBLIT_OP_FILL)
+		return 0;
+
+	*src = drm_gem_object_lookup(file, args->src_handle);
+	if (!*src) {
+		drm_gem_object_put(*dst);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The job's objects, each once: objs[0] is written, objs[1] if any read. */
+static unsigned int vblit_exec_objs(struct drm_gem_object *dst,
+				    struct drm_gem_object *src,
+				    struct drm_gem_object **objs)
+{
+	unsigned int count = 0;
+
+	objs[count++] = dst;
+	if (src && src != dst)
+		objs[count++] = src;
+	return count;
+}
+
+/* Pin the shmem objects' pages; userptr ones are validated at publication. */
+static int vblit_exec_pin_pages(struct drm_gem_object **objs,
+				unsigned int count)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < count; i++) {
+		err = vblit_gem_pin_pages(objs[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * FENCE_OUT: an fd and a sync_file on the job's fence, set up before
+ * publication (where they can still fail without a trace) and installed
+ * after it; fd -1 and no sync_file without the flag.
+ */
+struct vblit_fence_out {
+	int fd;
+	struct sync_file *sync_file;
+};
+
+static int vblit_fence_out_prepare(struct vblit_fence_out *out,
+				   struct vblit_job *job, u32 flags)
+{
+	out->fd = -1;
+	out->sync_file = NULL;
+	if (!(flags & VBLIT_EXEC_FENCE_OUT))
+		return 0;
+
+	out->fd = get_unused_fd_flags(O_CLOEXEC);
+	if (out->fd < 0)
+		return out->fd;
+	out->sync_file = sync_file_create(&job->fence);
+	if (!out->sync_file) {
+		put_unused_fd(out->fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Undo vblit_fence_out_prepare() for a job that was never published. */
+static void vblit_fence_out_abort(struct vblit_fence_out *out)
+{
+	if (out->sync_file)
+		fput(out->sync_file->file);
+	if (out->fd >= 0)
+		put_unused_fd(out->fd);
+}
+
+/* Published: from here on the job runs and signals, whatever happens. */
+static void vblit_exec_start(struct vblit_job *job, struct vblit_file *vfile,
+			     struct drm_vblit_exec *args,
+			     const struct vblit_fence_out *out)
+{
+	atomic64_inc(&job->vdev->jobs_submitted);
+	vblit_job_arm_deps(job);
+	if (out->sync_file)
+		fd_install(out->fd, out->sync_file->file);
+	args->fence_fd = out->fd;
+	args->job_id = job->id;
+	if (args->flags & VBLIT_EXEC_HOLD)
+		vblit_job_hold(job, vfile, args->hold_ms);
+	else
+		vblit_job_kick(job);
+}
+
+/*
  * DRM_IOCTL_VBLIT_EXEC: queue one FILL, COPY or CHECKSUM job. Its fence is
  * in the objects' reservations when the ioctl returns; the engine runs it
  * once it is released (at once, or for HOLD at JOB_RELEASE, close or
@@ -579,7 +685,7 @@ static int vblit_exec_check_ranges(const struct drm_vblit_exec *args,
  * then from publication: -EACCES for a write to a read-only userptr object,
  * -EFAULT for a userptr object of another process or a range no longer
  * (validly) mapped, -EBUSY when invalidations kept colliding until the
- * retry budget ran out (drm_userptr_budget_charge()), -ERESTARTSYS or
+ * retry budget ran out (drm_userptr_budget_charge_submit()), -ERESTARTSYS or
  * -EINTR on a signal (also while waiting for a userfaultfd monitor),
  * -ENOMEM.
  */
@@ -588,42 +694,28 @@ int vblit_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 	struct vblit_device *vdev = to_vblit_device(drm);
 	struct vblit_file *vfile = file->driver_priv;
 	struct drm_vblit_exec *args = data;
-	struct drm_gem_object *dst, *src = NULL;
-	struct sync_file *sync_file = NULL;
-	struct drm_gem_object *objs[2];
+	struct drm_gem_object *dst, *src, *objs[2];
+	struct vblit_fence_out out;
 	struct vblit_job *job;
-	unsigned int count, i;
-	int fd = -1;
+	unsigned int count;
 	int err;
 
 	err = vblit_exec_check_args(vdev, args);
 	if (err)
 		return err;
 
-	dst = drm_gem_object_lookup(file, args->dst_handle);
-	if (!dst)
-		return -ENOENT;
-	if (args->op != VBLIT_OP_FILL) {
-		src = drm_gem_object_lookup(file, args->src_handle);
-		if (!src) {
-			err = -ENOENT;
-			goto err_put;
-		}
-	}
+	err = vblit_exec_lookup(file, args, &dst, &src);
+	if (err)
+		return err;
 
 	err = vblit_exec_check_ranges(args, dst, src);
 	if (err)
 		goto err_put;
 
-	objs[0] = dst;
-	count = 1;
-	if (src && src != dst)
-		objs[count++] = src;
-	for (i = 0; i < count; i++) {
-		err = vblit_gem_pin_pages(objs[i]);
-		if (err)
-			goto err_put;
-	}
+	count = vblit_exec_objs(dst, src, objs);
+	err = vblit_exec_pin_pages(objs, count);
+	if (err)
+		goto err_put;
 
 	job = vblit_job_create(vdev, vfile, args, dst, src);
 	if (IS_ERR(job)) {
@@ -631,45 +723,21 @@ int vblit_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
 		goto err_put;
 	}
 
-	if (args->flags & VBLIT_EXEC_FENCE_OUT) {
-		fd = get_unused_fd_flags(O_CLOEXEC);
-		if (fd < 0) {
-			err = fd;
-			goto err_abort;
-		}
-		sync_file = sync_file_create(&job->fence);
-		if (!sync_file) {
-			err = -ENOMEM;
-			goto err_put_fd;
-		}
-	}
+	err = vblit_fence_out_prepare(&out, job, args->flags);
+	if (err)
+		goto err_abort;
 
 	err = vblit_job_publish(job, objs, count);
 	if (err)
-		goto err_put_sync_file;
+		goto err_fence_out;
 
-	/* Published: from here on the job runs and signals, whatever happens. */
-	atomic64_inc(&vdev->jobs_submitted);
-	vblit_job_arm_deps(job);
-	if (sync_file)
-		fd_install(fd, sync_file->file);
-	args->fence_fd = fd;
-	args->job_id = job->id;
-	if (args->flags & VBLIT_EXEC_HOLD)
-		vblit_job_hold(job, vfile, args->hold_ms);
-	else
-		vblit_job_kick(job);
-
+	vblit_exec_start(job, vfile, args, &out);
 	drm_gem_object_put(src);
 	drm_gem_object_put(dst);
 	return 0;
 
-err_put_sync_file:
-	if (sync_file)
-		fput(sync_file->file);
-err_put_fd:
-	if (fd >= 0)
-		put_unused_fd(fd);
+err_fence_out:
+	vblit_fence_out_abort(&out);
 err_abort:
 	vblit_job_abort(job, err);
 err_put:
