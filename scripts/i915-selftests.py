@@ -149,6 +149,16 @@ def load(ko, args, timeout):
     return (-value if value is not None and value < 0 else value), note
 
 
+def failure_reason(result, lines, note):
+    """The line summarize.py --combine prints for a failure: why, and
+    the last thing the test printed before it failed (its pr_err)."""
+    if result in ("pass", "skip"):
+        return ""
+    said = [m for _, m in lines[1:]
+            if not FAILED.match(m) and not RUNNING.match(m)]
+    return "; ".join(filter(None, [note, said[-1] if said else None]))
+
+
 class Results:
     def __init__(self, out):
         self.out = out
@@ -160,8 +170,8 @@ class Results:
         text = "\n".join("[%5d.%06d] %s" % (u // 1000000, u % 1000000, m)
                          for u, m in lines)
         test = {"result": result, "returncode": None,
-                "time": {"start": t0, "end": t1}, "out": text, "err": "",
-                "dmesg": text}
+                "time": {"start": t0, "end": t1}, "out": text,
+                "err": failure_reason(result, lines, note), "dmesg": text}
         if note:
             test["note"] = note
         self.tests[name] = test
