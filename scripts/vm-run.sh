@@ -240,6 +240,11 @@ res=$kernel
 [ "$mode" = i915 ] && res=i915
 mkdir -p "$top/build/results/$res"
 cp "$share"/*.txt "$top/build/results/$res/" 2>/dev/null || true
+if [ "$mode" = i915 ]; then
+	# The kernel log of each load of the mock-selftest module.
+	rm -f "$top/build/results/$res"/i915-mock-load-*.log
+	cp "$share"/i915-mock-load-*.log "$top/build/results/$res/" 2>/dev/null || true
+fi
 extra=()
 while read -r name result reason; do
 	extra+=(--extra "$name=$result${reason:+:$reason}")
