@@ -4,7 +4,8 @@
 #
 #   make run      build, boot Debian's 6.12 kernel under QEMU, run the demo
 #   make test     build, boot 6.12 and 6.1, run every IGT suite in both
-#                 userptr backings, compile the files the Mesa series touches;
+#                 userptr backings, compile the files the Mesa series touches,
+#                 run i915's mock selftests (make test-i915);
 #                 ends with "N passed, N failed, N skipped"
 #
 #   make vm-exec CMD='<program> <args>' [KERNEL=6.12|6.1|debug]
@@ -13,7 +14,8 @@
 #                 then the end-of-pass checks; exits with its status
 #
 # Other targets: deps, modules, igt, vm-test KERNEL=6.12|6.1, check,
-# install (DKMS), fuzz, debug-kernel, test-debug, bench, test-mesa, clean.
+# install (DKMS), fuzz, debug-kernel, test-debug, bench, test-mesa, i915,
+# test-i915, clean.
 SHELL := /bin/bash
 KERNELS ?= 6.12 6.1
 KERNEL ?= 6.12
@@ -54,17 +56,23 @@ vm-exec:
 	@KERNELS=$(KERNEL) scripts/build-modules.sh
 	@PASSES="$(BACKING)" scripts/vm-run.sh $(KERNEL) exec
 
-test: modules igt
+# i915's plain module and mock selftests (make test-i915) need 6.12.
+I915_TEST := $(if $(filter 6.12,$(KERNELS)),i915)
+
+test: modules igt $(I915_TEST)
 	@start=$$(date +%s); rc=0; \
 	for k in $(KERNELS); do \
 		echo "[test] ==== kernel $$k ===="; \
 		scripts/vm-run.sh $$k test || rc=1; \
 	done; \
+	$(if $(I915_TEST),echo "[test] ==== i915 on 6.12 (make test-i915) ===="; \
+	scripts/vm-run.sh 6.12 i915 || rc=1;) \
 	echo "[test] total $$(( $$(date +%s) - start )) s in the guests"; \
 	echo "[test] ==== mesa (compile-only; make test-mesa runs the tier) ===="; \
 	scripts/mesa-compile-check.sh || rc=1; \
 	python3 igt-tests/runner/summarize.py --combine \
 		$(foreach k,$(KERNELS),build/results/$(k)/results.json) \
+		$(if $(I915_TEST),build/results/i915/results.json) \
 		build/results/mesa/results.json || rc=1; \
 	exit $$rc
 

@@ -3,7 +3,7 @@
 # Second stage of the guest, run from the host's root (read-only 9p).
 # Environment from the kernel command line: PROJECT, KSERIES, KV, KTREE,
 # MODDIR, PASSES (e.g. "pinned unpinned"), SUITES (binaries, or "all"),
-# MODE (test|demo|bench|mesa|exec); for bench BENCH_REPS, BENCH_SCALE,
+# MODE (test|demo|bench|mesa|exec|i915); for bench BENCH_REPS, BENCH_SCALE,
 # BENCH_ONLY; for mesa MESA_TIER_ENV (see mesa-tests/guest.sh); for exec
 # the share's exec-cmd and exec-cwd files (scripts/vm-run.sh);
 # IGT_TIMEOUT (seconds per subtest); IGT_FILTER (regular expression on
@@ -119,6 +119,12 @@ klog_bad() {
 	/Killed process|Out of memory and no killable processes/ { oom = 0 }
 	' "$1"
 }
+
+# make test-i915: i915's own module and mock selftests, no vblit passes.
+if [ "${MODE:-test}" = i915 ]; then
+	bash "$PROJECT/scripts/i915-guest.sh" "$R" || check vm/i915 fail "exit $?"
+	PASSES=
+fi
 
 export IGT_FORCE_DRIVER=vblit
 export VBLIT_KO="$MODDIR/vblit/vblit.ko"

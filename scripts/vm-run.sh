@@ -7,7 +7,8 @@
 # usage: vm-run.sh KERNEL [MODE]
 #   KERNEL  6.12 | 6.1 | debug  (build/kernels/<KERNEL>.env from make deps,
 #           or make debug-kernel)
-#   MODE    test (default) | demo | bench | mesa | exec
+#   MODE    test (default) | demo | bench | mesa | exec | i915 (6.12 only,
+#           results in build/results/i915: scripts/i915-guest.sh)
 # env: SUITES="vblit_basic ..." (default all), PASSES="pinned unpinned
 #      legacy:vblit_userptr aligned:vblit_userptr" (a pass is a backing,
 #      optionally with its own suites after a colon, joined by +),
@@ -235,16 +236,23 @@ if [ "$mode" = demo ] || [ "$mode" = bench ]; then
 	exit $((1 - ok))
 fi
 
-mkdir -p "$top/build/results/$kernel"
-cp "$share"/*.txt "$top/build/results/$kernel/" 2>/dev/null || true
+res=$kernel
+[ "$mode" = i915 ] && res=i915
+mkdir -p "$top/build/results/$res"
+cp "$share"/*.txt "$top/build/results/$res/" 2>/dev/null || true
+if [ "$mode" = i915 ]; then
+	# The kernel log of each load of the mock-selftest module.
+	rm -f "$top/build/results/$res"/i915-mock-load-*.log
+	cp "$share"/i915-mock-load-*.log "$top/build/results/$res/" 2>/dev/null || true
+fi
 extra=()
 while read -r name result reason; do
 	extra+=(--extra "$name=$result${reason:+:$reason}")
 done <"$share/checks.txt"
-python3 "$top/igt-tests/runner/summarize.py" --kernel "$kernel" \
-	--skips "$top/igt-tests/expected-skips/$kernel.txt" \
-	--out "$top/build/results/$kernel/results.json" \
+python3 "$top/igt-tests/runner/summarize.py" --kernel "$res" \
+	--skips "$top/igt-tests/expected-skips/$res.txt" \
+	--out "$top/build/results/$res/results.json" \
 	"${extra[@]}" $(ls "$share"/*.json 2>/dev/null)
 # The verdict for this kernel (make test prints the combined line).
 python3 "$top/igt-tests/runner/summarize.py" --combine \
-	"$top/build/results/$kernel/results.json" >/dev/null
+	"$top/build/results/$res/results.json" >/dev/null

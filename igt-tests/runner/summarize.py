@@ -166,7 +166,8 @@ def summarize(args):
 
 
 def reason(test):
-    """One line saying why a test failed, from its stderr."""
+    """One line saying why a test failed, from its stderr, else its note
+    (the reason of a VM check, say)."""
     lines = [l.strip() for l in (test.get("err") or "").splitlines()]
     for l in lines:
         m = re.search(r"CRITICAL: (.*)", l)
@@ -176,7 +177,7 @@ def reason(test):
     for l in reversed(lines):
         if l and not l.startswith("****") and "Stack trace" not in l:
             return l[:300]
-    return test["result"]
+    return (test.get("note") or test["result"])[:300]
 
 
 def combine(paths):

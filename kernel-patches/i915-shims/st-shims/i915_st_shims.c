@@ -4,20 +4,21 @@
  * PRIME_NUMBERS and DRM_EXPORT_FOR_TESTS; see i915_st_shims.h.
  */
 
+#include <linux/atomic.h>
 #include <linux/err.h>
-#include <linux/fault-inject.h>
 #include <linux/prime_numbers.h>
 #include <linux/random.h>
 
 #include <drm/drm_file.h>
 
+#ifndef CONFIG_FAULT_INJECTION
 /*
  * lib/fault-inject.c's decision without the task filter, the stack-trace
- * filter, fail-nth and the report (a stack dump would read as a failure in
- * the test bed's kernel-log checks): what the selftests set is probability,
- * interval, times and space.
+ * filter, fail-nth and the stack dump (which would read as a failure in
+ * the test bed's kernel-log checks): what the selftests set is
+ * probability, interval, times and space.
  */
-bool should_fail_ex(struct fault_attr *attr, ssize_t size, int flags)
+bool i915_st_should_fail(struct i915_st_fault_attr *attr, ssize_t size)
 {
 	if (!attr->probability)
 		return false;
@@ -39,7 +40,7 @@ bool should_fail_ex(struct fault_attr *attr, ssize_t size, int flags)
 	if (attr->probability <= get_random_u32_below(100))
 		return false;
 
-	if (!(flags & FAULT_NOWARN) && attr->verbose)
+	if (attr->verbose)
 		pr_notice_ratelimited("i915 selftest: injecting a failure\n");
 
 	if (atomic_read(&attr->times) != -1)
@@ -47,11 +48,7 @@ bool should_fail_ex(struct fault_attr *attr, ssize_t size, int flags)
 
 	return true;
 }
-
-bool should_fail(struct fault_attr *attr, ssize_t size)
-{
-	return should_fail_ex(attr, size, 0);
-}
+#endif
 
 bool is_prime_number(unsigned long x)
 {

@@ -6,10 +6,11 @@
  * - FAULT_INJECTION: i915 embeds a struct fault_attr in its engines and
  *   address spaces and the live tests set its members; without the option
  *   the kernel's struct is empty. This header, force-included into every
- *   i915 object of the selftest build, gives i915 the full struct and
- *   should_fail() from i915_st_shims.c. The struct only lives inside i915
- *   objects, so i915 stays consistent with itself; struct task_struct
- *   (the other user of the option) is laid out first, as the kernel has it.
+ *   i915 object of the selftest build, renames i915's struct fault_attr
+ *   and should_fail() to a struct with those members and the should_fail()
+ *   of i915_st_shims.c, in all of i915 alike (the struct only lives inside
+ *   i915's own structures). It includes nothing that defines pr_fmt: i915
+ *   files define their own before they include printk.h.
  * - PRIME_NUMBERS: next_prime_number() and is_prime_number() are not in
  *   the kernel; i915_st_shims.c has them.
  * - DRM_EXPORT_FOR_TESTS: mock_drm_getfile() is not exported; only the
@@ -18,11 +19,23 @@
 #ifndef __I915_ST_SHIMS_H__
 #define __I915_ST_SHIMS_H__
 
-#ifndef CONFIG_FAULT_INJECTION
-#include <linux/sched.h>
-#define CONFIG_FAULT_INJECTION 1
 #include <linux/fault-inject.h>
-#undef CONFIG_FAULT_INJECTION
+#include <linux/types.h>
+
+#ifndef CONFIG_FAULT_INJECTION
+struct i915_st_fault_attr {
+	unsigned long probability;
+	unsigned long interval;
+	atomic_t times;
+	atomic_t space;
+	unsigned long verbose;
+	unsigned long count;
+};
+
+bool i915_st_should_fail(struct i915_st_fault_attr *attr, ssize_t size);
+
+#define fault_attr i915_st_fault_attr
+#define should_fail i915_st_should_fail
 #endif
 
 #endif /* __I915_ST_SHIMS_H__ */
