@@ -246,6 +246,15 @@ static void device_init_resets_state(struct kunit *test)
 
 /* -- counters --------------------------------------------------------------- */
 
+/* Set counter i to @base + i, or every counter to 0 (@base 0). */
+static void stats_set(struct drm_userptr_device *udev, int base)
+{
+	int i;
+
+	for (i = 0; i < DRM_USERPTR_STAT_COUNT; i++)
+		atomic64_set(&udev->stats[i], base ? base + i : 0);
+}
+
 /*
  * stats_show_names_each_counter: one "name: value" line per counter, names
  * unique, values those of the counters, and the names tools rely on present.
@@ -274,10 +283,10 @@ static void stats_show_names_each_counter(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
 						      DRM_USERPTR_BACKING_PINNED,
 						      TEST_TIMEOUT_MS), 0);
-	for (i = 0; i < DRM_USERPTR_STAT_COUNT; i++)
-		atomic64_set(&udev->stats[i], 1000 + i);
-
+	stats_set(udev, 1000);
 	drm_userptr_device_stats_show(udev, &m);
+	/* Back to zeros: fini WARNs about objects or pins left. */
+	stats_set(udev, 0);
 	drm_userptr_device_fini(udev);
 	KUNIT_ASSERT_LT(test, m.count, m.size);
 	m.buf[m.count] = '\0';
