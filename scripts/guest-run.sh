@@ -135,9 +135,10 @@ for entry in ${PASSES//,/ }; do
 	# "legacy:vblit_userptr+vblit_basic".
 	pass=${entry%%:*} pass_suites=${SUITES:-all}
 	[ "$entry" = "$pass" ] || pass_suites=${entry#*:}
-	# VBLIT_OPTS (kernel command line): more vblit parameters, e.g. a
-	# longer max_hold_ms for a slow debug kernel.
-	export VBLIT_MODULE_OPTS="backing=$pass ${VBLIT_OPTS:-}"
+	# VBLIT_OPTS (kernel command line): more vblit parameters, separated
+	# by commas, e.g. a longer max_hold_ms for a slow debug kernel.
+	vblit_opts=${VBLIT_OPTS:-}
+	export VBLIT_MODULE_OPTS="backing=$pass ${vblit_opts//,/ }"
 	# The tests' hooks; a user's command (exec) gets the module as
 	# production loads it. The benchmark comparators live in a module of
 	# their own.
