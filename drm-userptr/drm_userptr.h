@@ -45,6 +45,14 @@ enum drm_userptr_backing {
 };
 
 /*
+ * Flags of drm_userptr_device_init(). DRM_USERPTR_DEVICE_RELEASE_DEFERRED:
+ * the invalidation callback only moves the sequence and marks chunks stale;
+ * their pins stay until drm_userptr_release_stale() or drm_userptr_fini()
+ * (DOC: Release modes in drm_userptr_core.c). Pinned backing only.
+ */
+#define DRM_USERPTR_DEVICE_RELEASE_DEFERRED	0x1
+
+/*
  * Pages are tracked in chunks of this many pages: an invalidation marks
  * whole chunks stale and the next use re-acquires only those.
  */
@@ -76,6 +84,11 @@ enum drm_userptr_backing {
  *	shared by several objects, see drm_userptr_topology.h, may).
  * @DRM_USERPTR_STAT_KEPT_CHUNKS: chunks an acquisition round that collided
  *	still published, because no invalidation touched them.
+ * @DRM_USERPTR_STAT_STALE_PINNED_PAGES: deferred release: pages of stale
+ *	chunks still pinned, waiting for drm_userptr_release_stale() or
+ *	drm_userptr_fini() (also counted in the pinned pages).
+ * @DRM_USERPTR_STAT_STALE_RELEASES: deferred release: calls of
+ *	drm_userptr_release_stale() that dropped pins.
  * @DRM_USERPTR_STAT_COUNT: number of counters.
  */
 enum drm_userptr_stat {
@@ -100,6 +113,8 @@ enum drm_userptr_stat {
 	DRM_USERPTR_STAT_NONBLOCK_REFUSED,
 	DRM_USERPTR_STAT_INV_MISSED,
 	DRM_USERPTR_STAT_KEPT_CHUNKS,
+	DRM_USERPTR_STAT_STALE_PINNED_PAGES,
+	DRM_USERPTR_STAT_STALE_RELEASES,
 	DRM_USERPTR_STAT_COUNT,
 };
 
@@ -122,6 +137,12 @@ struct drm_userptr_device {
 	struct mutex notifier_lock;
 	/** @backing: how pages are held; fixed at init. */
 	enum drm_userptr_backing backing;
+	/**
+	 * @deferred_release: the invalidation callback leaves the pins of
+	 * the chunks it marks stale for drm_userptr_release_stale() (see
+	 * DOC: Release modes); fixed at init.
+	 */
+	bool deferred_release;
 	/**
 	 * @topology: NULL (one interval notifier per object, the design
 	 * of this helper) or a benchmark comparator's notifier arrangement,
@@ -244,7 +265,11 @@ struct drm_userptr {
 	unsigned long *stale;
 	/**
 	 * @unpin: bitmap of chunks an invalidation made stale whose pins
-	 * are dropped once the device is idle. Notifier lock held.
+	 * are still to be dropped: once the device is idle by the callback
+	 * (release at invalidation), or by drm_userptr_release_stale() and
+	 * drm_userptr_fini() (deferred release; the device may still use
+	 * them until then, and nothing rewrites their entries). Notifier
+	 * lock held.
 	 */
 	unsigned long *unpin;
 	/**
@@ -271,7 +296,7 @@ struct drm_userptr {
 };
 
 int drm_userptr_device_init(struct drm_userptr_device *udev,
-			    enum drm_userptr_backing backing,
+			    enum drm_userptr_backing backing, u32 flags,
 			    unsigned int retry_timeout_ms);
 void drm_userptr_device_fini(struct drm_userptr_device *udev);
 void drm_userptr_device_stats_show(struct drm_userptr_device *udev,
@@ -281,6 +306,7 @@ s64 drm_userptr_device_stat(struct drm_userptr_device *udev,
 const char *drm_userptr_device_backing_name(struct drm_userptr_device *udev);
 u32 drm_userptr_device_backing_id(struct drm_userptr_device *udev);
 unsigned int drm_userptr_device_retry_timeout_ms(struct drm_userptr_device *udev);
+bool drm_userptr_device_release_deferred(struct drm_userptr_device *udev);
 
 int drm_userptr_check_args(u64 user_ptr, u64 user_size, u32 flags);
 int drm_userptr_init(struct drm_userptr *up, struct drm_userptr_device *udev,
@@ -300,6 +326,7 @@ void drm_userptr_notifier_unlock(struct drm_userptr_device *udev);
 bool drm_userptr_is_current(struct drm_userptr *up);
 
 struct page *drm_userptr_page(struct drm_userptr *up, unsigned long idx);
+int drm_userptr_release_stale(struct drm_userptr *up, bool wait_idle);
 
 int drm_userptr_debug_invalidate_nonblock(struct drm_userptr_device *udev,
 					  struct mm_struct *mm,

@@ -48,6 +48,10 @@
  * 4. drm_userptr_notifier_unlock(), unlock the reservations, run the job.
  *    The device may use drm_userptr_page() until the job's fence signals.
  *
+ * With deferred release (DOC: Release modes) step 1 is preceded by
+ * drm_userptr_release_stale() once the device no longer uses the stale
+ * pages, and drm_userptr_validate() may ask for it (-ESTALE).
+ *
  * Example, for a job over one object::
  *
  *	struct drm_userptr_budget budget;
@@ -81,7 +85,8 @@
  * Two backings are offered, chosen per device:
  *
  * - pinned: pin_user_pages_fast(FOLL_LONGTERM). Pins are dropped by the
- *   invalidation callback as soon as the device is idle, so migration and
+ *   invalidation callback as soon as the device is idle (or, with deferred
+ *   release, by the driver later: DOC: Release modes), so migration and
  *   KSM, whose invalidations come first, can move and merge the pages
  *   between jobs (i915 keeps them until the next use or the free), but not
  *   while a validation of the object runs (DOC: Collision-retry). Reclaim
@@ -113,7 +118,8 @@
  * acquire with no lock held, publish under the notifier lock); submit
  * (drm_userptr_is_current() under the notifier lock); invalidate (the
  * notifier's callback marks chunks stale, waits for the device, releases);
- * teardown (drm_userptr_fini()).
+ * teardown (drm_userptr_fini()); with deferred release, the driver's
+ * release of stale pins (drm_userptr_release_stale()) comes before it.
  */
 
 /**
@@ -122,7 +128,9 @@
  * One lock, &drm_userptr_device.notifier_lock, a mutex per device:
  *
  * - Taken by the invalidation callback around mmu_interval_set_seq(), and
- *   again around dropping the pages once the device is idle.
+ *   again around dropping the pages once the device is idle (release at
+ *   invalidation; with deferred release, by drm_userptr_release_stale()
+ *   around checking that the device is idle and dropping them).
  * - Taken by readers (drm_userptr_validate() and the driver's submission)
  *   around mmu_interval_read_retry() and whatever they publish on success:
  *   &drm_userptr.pages and &drm_userptr.seq, or a job's fence in the
@@ -143,7 +151,13 @@
  * object's fences, and the driver's jobs must signal without allocating
  * memory or taking page locks. When not blockable (the OOM reaper) it never
  * sleeps: it uses mutex_trylock() and dma_resv_test_signaled(), and returns
- * false if either would have had to wait.
+ * false if either would have had to wait. With deferred release it never
+ * waits for fences at all: blockable, it sleeps only on the notifier lock;
+ * not blockable, it refuses only when that lock is taken.
+ *
+ * drm_userptr_release_stale() waits for fences (with @wait_idle) without
+ * the notifier lock, then takes it; its caller holds no lock the device's
+ * jobs need to signal.
  *
  * mmu_interval_notifier_remove() waits for a running callback, so it is
  * called only from drm_userptr_fini(), never under the notifier lock.
@@ -283,6 +297,59 @@
  * the retries at once (-ERESTARTSYS).
  */
 
+/**
+ * DOC: Release modes
+ *
+ * When the invalidation callback drops the pins of the chunks it marks
+ * stale is a per-device choice, made at drm_userptr_device_init():
+ *
+ * Release at invalidation (flags 0; both backings). The callback moves the
+ * sequence, marks the chunks stale, waits for the object's reservation
+ * fences, then drops the pins (pinned) or marks the pages dirty
+ * (unpinned). Guarantee: when the callback returns, the device no longer
+ * uses the old pages, and they are free to go. The driver's duty: every
+ * device use of the pages, CPU uses included, is covered by a fence in the
+ * object's reservation, published under the notifier lock; jobs signal
+ * without allocating or taking page locks. Cost: invalidations (reclaim,
+ * munmap, migration) wait for the device, and the OOM reaper's are
+ * refused while the object is busy.
+ *
+ * Deferred release (%DRM_USERPTR_DEVICE_RELEASE_DEFERRED; pinned backing
+ * only). The callback moves the sequence and marks the chunks stale,
+ * nothing more: it never waits for fences and never unpins, so it also
+ * completes the non-blockable invalidations of the OOM reaper (refusing
+ * only while the notifier lock is taken). The pins of the stale chunks
+ * stay (&drm_userptr.unpin, counted in "stale_pinned_pages") until the
+ * driver calls drm_userptr_release_stale() from process context, or
+ * drm_userptr_fini() drops them. This is i915's model: its bindings and
+ * CPU users (relocations, the command parser, error capture) outlive its
+ * fences, so waiting for fences would not be enough anyway. Guarantee:
+ * the device never touches freed memory, only, until the release, the
+ * stale data of pages the process no longer maps there; what the device
+ * writes to them meanwhile is lost to the process. The driver's duties:
+ *
+ * - Before validating an object, make sure the device no longer uses its
+ *   stale pages, then call drm_userptr_release_stale(): i915 unbinds the
+ *   object's vmas first and passes @wait_idle false; a driver whose only
+ *   device users are fenced jobs passes @wait_idle true and the helper
+ *   waits for the reservation to be idle. Then drm_userptr_validate()
+ *   acquires the chunks again.
+ * - Treat -ESTALE from drm_userptr_validate() (an invalidation landed
+ *   between the release and the validation; charged to the budget) as
+ *   "release, then validate again"; never return it to userspace.
+ * - Release from a shrinker's or put_pages' path likewise, once unbound:
+ *   stale pins keep pages unswappable and unmovable until then.
+ *
+ * What does not change: the seqcount protocol deciding whether a job may
+ * be published. drm_userptr_is_current() under the notifier lock is false
+ * from the moment the callback marked a chunk stale, so no job is
+ * published on stale pages in either mode; jobs published earlier may
+ * still run on them in deferred mode, and on nothing freed. A chunk
+ * whose pins are pending release is never acquired again before the
+ * release (its page entries are the only record of those pins), which is
+ * why drm_userptr_validate() gives up with -ESTALE instead.
+ */
+
 /* ---------------------------------------------------------------------- */
 /* Device state and counters                                              */
 
@@ -328,25 +395,41 @@ static const char *const drm_userptr_stat_names[DRM_USERPTR_STAT_COUNT] = {
 	[DRM_USERPTR_STAT_NONBLOCK_REFUSED] = "nonblock_refused",
 	[DRM_USERPTR_STAT_INV_MISSED] = "inv_missed",
 	[DRM_USERPTR_STAT_KEPT_CHUNKS] = "kept_chunks",
+	[DRM_USERPTR_STAT_STALE_PINNED_PAGES] = "stale_pinned_pages",
+	[DRM_USERPTR_STAT_STALE_RELEASES] = "stale_releases",
 };
 
 /**
  * drm_userptr_device_init() - initialise the per-device userptr state
  * @udev: the state, embedded in the driver's device
  * @backing: how the device's objects hold their pages
+ * @flags: 0 (pins dropped at invalidation), or
+ *	%DRM_USERPTR_DEVICE_RELEASE_DEFERRED (pins dropped by
+ *	drm_userptr_release_stale(); see DOC: Release modes)
  * @retry_timeout_ms: how long drm_userptr_validate() retries collisions
  *
- * Return: 0 on success, -EINVAL for an unknown @backing or a zero
- * @retry_timeout_ms.
+ * Deferred release is accepted with %DRM_USERPTR_BACKING_PINNED only: the
+ * unpinned backing holds no reference on its pages, so nothing would keep
+ * an invalidated page from being freed while the device still uses it.
+ *
+ * Return: 0 on success; -EINVAL for an unknown @backing, unknown @flags,
+ * %DRM_USERPTR_DEVICE_RELEASE_DEFERRED with a backing other than
+ * %DRM_USERPTR_BACKING_PINNED, or a zero @retry_timeout_ms.
  */
 int drm_userptr_device_init(struct drm_userptr_device *udev,
-			    enum drm_userptr_backing backing,
+			    enum drm_userptr_backing backing, u32 flags,
 			    unsigned int retry_timeout_ms)
 {
 	int i;
 
 	if (backing != DRM_USERPTR_BACKING_PINNED &&
 	    backing != DRM_USERPTR_BACKING_UNPINNED)
+		return -EINVAL;
+	if (flags & ~DRM_USERPTR_DEVICE_RELEASE_DEFERRED)
+		return -EINVAL;
+	/* Only pins keep invalidated pages from being freed under the device. */
+	if ((flags & DRM_USERPTR_DEVICE_RELEASE_DEFERRED) &&
+	    backing != DRM_USERPTR_BACKING_PINNED)
 		return -EINVAL;
 	if (!retry_timeout_ms)
 		return -EINVAL;
@@ -355,6 +438,7 @@ int drm_userptr_device_init(struct drm_userptr_device *udev,
 	mutex_init(&udev->objects_lock);
 	INIT_LIST_HEAD(&udev->objects);
 	udev->backing = backing;
+	udev->deferred_release = flags & DRM_USERPTR_DEVICE_RELEASE_DEFERRED;
 	udev->topology = NULL;
 	udev->topology_private = NULL;
 	udev->retry_timeout_ms = retry_timeout_ms;
@@ -473,6 +557,19 @@ unsigned int drm_userptr_device_retry_timeout_ms(struct drm_userptr_device *udev
 }
 EXPORT_SYMBOL_GPL(drm_userptr_device_retry_timeout_ms);
 
+/**
+ * drm_userptr_device_release_deferred() - is the device in deferred release?
+ * @udev: the device
+ *
+ * Return: true if it was initialised with
+ * %DRM_USERPTR_DEVICE_RELEASE_DEFERRED (see DOC: Release modes).
+ */
+bool drm_userptr_device_release_deferred(struct drm_userptr_device *udev)
+{
+	return udev->deferred_release;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_device_release_deferred);
+
 /* Comparator topologies registered by the bench module. */
 static LIST_HEAD(drm_userptr_topologies);
 static DEFINE_MUTEX(drm_userptr_topologies_lock);
@@ -564,7 +661,7 @@ int drm_userptr_device_init_topology(struct drm_userptr_device *udev,
 
 	err = drm_userptr_device_init(udev, topo->pins ?
 				      DRM_USERPTR_BACKING_PINNED :
-				      DRM_USERPTR_BACKING_UNPINNED,
+				      DRM_USERPTR_BACKING_UNPINNED, 0,
 				      retry_timeout_ms);
 	if (err)
 		return err;
@@ -1244,12 +1341,20 @@ static unsigned long drm_userptr_snap_pages(const struct drm_userptr *up,
  * sequence and snapshot the stale chunks. Ownership comes first: an
  * invalidation that marked chunks earlier has finished by the time
  * read_begin returns, any later one is recorded.
+ *
+ * With deferred release, a stale chunk whose pins are pending release
+ * (&drm_userptr.unpin) may still be in use by the device and its entries
+ * hold the only record of those pins: the round must not overwrite them.
+ * It gives up instead (-ESTALE) and the driver releases first. Checked
+ * with the snapshot, after read_begin: a chunk marked later moves the
+ * sequence, and the round then keeps none of its pages for it.
  */
 static int drm_userptr_round_begin(struct drm_userptr *up,
 				   struct drm_userptr_round *r)
 {
 	struct drm_userptr_device *udev = up->udev;
 	unsigned long count;
+	bool pending;
 	ktime_t since;
 	int err;
 
@@ -1270,7 +1375,11 @@ static int drm_userptr_round_begin(struct drm_userptr *up,
 	r->acquiring = ktime_get();
 	mutex_lock(&udev->notifier_lock);
 	bitmap_copy(r->snap, up->stale, up->nchunks);
+	pending = udev->deferred_release &&
+		  !bitmap_empty(up->unpin, up->nchunks);
 	mutex_unlock(&udev->notifier_lock);
+	if (pending)
+		return -ESTALE;
 
 	count = drm_userptr_snap_pages(up, r->snap);
 	if (count > r->cap) {
@@ -1434,7 +1543,8 @@ static unsigned long __drm_userptr_publish_unhit(struct drm_userptr *up,
  * bitmap, release the rest, go again). The stale chunks' old entries are
  * unused: the invalidation that marked them waited for every fence
  * published against them and dropped their pins before read_begin
- * returned.
+ * returned; with deferred release, drm_userptr_release_stale() dropped
+ * them before the round began, else the round gave up (-ESTALE).
  */
 static enum drm_userptr_outcome
 drm_userptr_round_publish(struct drm_userptr *up, struct drm_userptr_round *r,
@@ -1641,11 +1751,21 @@ EXPORT_SYMBOL_GPL(drm_userptr_budget_charge_submit);
  * the pages current at submission: the driver must still check
  * drm_userptr_is_current() under the notifier lock.
  *
+ * With deferred release (DOC: Release modes), chunks whose pins are
+ * pending release are not acquired again: the validation gives up with
+ * -ESTALE, charged to @budget as a collision, and the driver calls
+ * drm_userptr_release_stale() once the device no longer uses them, then
+ * validates again. Calling drm_userptr_release_stale() right before every
+ * validation makes that rare: only an invalidation in between causes it.
+ *
  * Return: 0 on success; -EACCES if @write and the object is read-only;
  * -EFAULT if the caller is not the creator's mm, or the range is not (or
- * no longer) mapped with the needed access; -EBUSY if invalidations kept
- * colliding until @budget was spent (see drm_userptr_budget_charge());
- * -ERESTARTSYS on a pending signal; -EINTR if killed; -ENOMEM.
+ * no longer) mapped with the needed access; -ESTALE (deferred release
+ * only) if pins of invalidated chunks are pending release: release them,
+ * then validate again; never to be returned to userspace; -EBUSY if
+ * invalidations kept colliding until @budget was spent (see
+ * drm_userptr_budget_charge()); -ERESTARTSYS on a pending signal; -EINTR
+ * if killed; -ENOMEM.
  */
 int drm_userptr_validate(struct drm_userptr *up, bool write,
 			 struct drm_userptr_budget *budget)
@@ -1696,6 +1816,9 @@ int drm_userptr_validate(struct drm_userptr *up, bool write,
 	mutex_unlock(&udev->notifier_lock);
 	bitmap_free(r.snap);
 	kvfree(r.pages);
+	/* Pins pending release collided with this validation: charge it. */
+	if (err == -ESTALE && drm_userptr_budget_charge(budget))
+		err = -EBUSY;
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_userptr_validate);
@@ -1733,7 +1856,9 @@ EXPORT_SYMBOL_GPL(drm_userptr_notifier_unlock);
  *
  * Must be called with the notifier lock held; if it returns true, fences
  * added to the object's reservation before the lock is dropped are waited
- * for by any later invalidation before the pages are released.
+ * for by any later invalidation before the pages are released (with
+ * deferred release, by drm_userptr_release_stale() with @wait_idle; the
+ * pins keep the pages until then).
  *
  * Return: true if the pages published by drm_userptr_validate() are still
  * those of the CPU page tables, false if the caller must validate again.
@@ -1752,6 +1877,8 @@ EXPORT_SYMBOL_GPL(drm_userptr_is_current);
  * Only valid while a fence published under the notifier lock after a
  * successful drm_userptr_is_current() is unsignaled: no page can be
  * released, nor an entry rewritten, before every such fence signaled.
+ * With deferred release a page stays valid, and pinned, after that too,
+ * until the driver's drm_userptr_release_stale() or drm_userptr_fini().
  *
  * Return: the page.
  */
@@ -1771,7 +1898,8 @@ EXPORT_SYMBOL_GPL(drm_userptr_page);
  * @end: end of the range (exclusive)
  *
  * Notifier lock held. Chunks that held pins are queued in &drm_userptr.unpin
- * for __drm_userptr_drop_pending(), called once the device is idle. Every
+ * for __drm_userptr_drop_pending(), called once the device is idle, or with
+ * deferred release for drm_userptr_release_stale(). Every
  * covered chunk, stale already or not, is recorded in &drm_userptr.hit for
  * the acquisition that may be running.
  *
@@ -1795,8 +1923,13 @@ unsigned long __drm_userptr_mark_stale(struct drm_userptr *up,
 			continue;
 		n++;
 		if (up->pages &&
-		    (drm_userptr_pins(up->udev) || drm_userptr_writable(up)))
+		    (drm_userptr_pins(up->udev) || drm_userptr_writable(up))) {
 			__set_bit(c, up->unpin);
+			if (up->udev->deferred_release)
+				drm_userptr_stat_add(up->udev,
+						     DRM_USERPTR_STAT_STALE_PINNED_PAGES,
+						     drm_userptr_chunk_pages(up, c));
+		}
 	}
 	return n;
 }
@@ -1876,7 +2009,9 @@ EXPORT_SYMBOL_NS_GPL(drm_userptr_count_event, DRM_USERPTR_TOPOLOGY);
 
 /*
  * Non-blockable invalidation (the OOM reaper): never sleep. Complete only if
- * the lock is free and the device is idle on the object; otherwise refuse,
+ * the lock is free and the device is idle on the object (with deferred
+ * release, only if the lock is free: the pins keep the pages); otherwise
+ * refuse,
  * which the mm allows exactly because the range is not blockable: the
  * reaper then leaves this range alone and retries later, and the pages stay
  * valid for the device until then. @mni is the notifier whose sequence to
@@ -1893,6 +2028,15 @@ static bool drm_userptr_invalidate_nonblock(struct drm_userptr *up,
 
 	if (!mutex_trylock(&udev->notifier_lock))
 		goto refuse;
+	if (udev->deferred_release) {
+		/* The pins keep the pages; the device's work does not matter. */
+		if (mni)
+			mmu_interval_set_seq(mni, cur_seq);
+		__drm_userptr_mark_stale(up, start, end);
+		mutex_unlock(&udev->notifier_lock);
+		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_NONBLOCK_OK);
+		return true;
+	}
 	if (!dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
 		mutex_unlock(&udev->notifier_lock);
 		goto refuse;
@@ -1932,6 +2076,14 @@ static bool drm_userptr_invalidate(struct mmu_interval_notifier *mni,
 	mmu_interval_set_seq(mni, cur_seq);
 	__drm_userptr_mark_stale(up, range->start, range->end);
 	mutex_unlock(&udev->notifier_lock);
+
+	/*
+	 * Deferred release: the pins keep every page the device may still
+	 * use until the driver releases them from process context; no job
+	 * can be published on the stale chunks meanwhile.
+	 */
+	if (udev->deferred_release)
+		return true;
 
 	/*
 	 * From here no new job can be published on the object (its check
@@ -2014,6 +2166,87 @@ int drm_userptr_debug_invalidate_nonblock(struct drm_userptr_device *udev,
 EXPORT_SYMBOL_GPL(drm_userptr_debug_invalidate_nonblock);
 
 /* ---------------------------------------------------------------------- */
+/* Release: drop the pins of stale chunks (deferred release)              */
+
+/*
+ * Notifier lock held: drop the pins pending release. Under the lock, so
+ * without the folio lock, as the callback does (see drm_userptr_unpin()).
+ *
+ * Return: the number of pages unpinned.
+ */
+static unsigned long __drm_userptr_release_pending(struct drm_userptr *up)
+{
+	unsigned long c, n, pages = 0;
+
+	lockdep_assert_held(&up->udev->notifier_lock);
+	for_each_set_bit(c, up->unpin, up->nchunks) {
+		n = drm_userptr_chunk_pages(up, c);
+		drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c), n,
+				  false);
+		pages += n;
+	}
+	bitmap_zero(up->unpin, up->nchunks);
+	drm_userptr_stat_add(up->udev, DRM_USERPTR_STAT_STALE_PINNED_PAGES,
+			     -(long)pages);
+	return pages;
+}
+
+/**
+ * drm_userptr_release_stale() - drop the pins an invalidation left behind
+ * @up: the object
+ * @wait_idle: first wait, interruptibly, until every fence of the object's
+ *	reservation signaled; false if the driver knows by other means that
+ *	the device no longer uses the stale pages (it unbound them)
+ *
+ * For deferred release (DOC: Release modes): unpins the pages of the
+ * chunks invalidations marked stale since the last release, so that the
+ * mm can free, migrate or swap them and drm_userptr_validate() can
+ * acquire the chunks again. Without @wait_idle the caller guarantees that
+ * the device will not touch those pages again: no job, binding or CPU
+ * user of the driver published before the invalidation still uses them.
+ * With @wait_idle the helper checks under the notifier lock that the
+ * reservation is idle before it releases anything; no job can be
+ * published on the object meanwhile, since a stale chunk keeps it from
+ * being current, so the wait ends once the jobs already there signal.
+ *
+ * Must be called from process context, with no driver lock the device's
+ * jobs need to signal and without the notifier lock. Does nothing in
+ * release-at-invalidation mode, where the callback drops the pins itself.
+ *
+ * Return: 0 when no pin is pending release any more (also when none was);
+ * -ERESTARTSYS if @wait_idle and a signal interrupted the wait (nothing
+ * is released then).
+ */
+int drm_userptr_release_stale(struct drm_userptr *up, bool wait_idle)
+{
+	struct drm_userptr_device *udev = up->udev;
+	unsigned long released;
+	long ret;
+
+	might_sleep();
+	lockdep_assert_not_held(&udev->notifier_lock);
+	if (!udev->deferred_release)
+		return 0;
+
+	mutex_lock(&udev->notifier_lock);
+	while (wait_idle && !bitmap_empty(up->unpin, up->nchunks) &&
+	       !dma_resv_test_signaled(up->resv, DMA_RESV_USAGE_BOOKKEEP)) {
+		mutex_unlock(&udev->notifier_lock);
+		ret = dma_resv_wait_timeout(up->resv, DMA_RESV_USAGE_BOOKKEEP,
+					    true, MAX_SCHEDULE_TIMEOUT);
+		if (ret < 0)
+			return ret;
+		mutex_lock(&udev->notifier_lock);
+	}
+	released = __drm_userptr_release_pending(up);
+	mutex_unlock(&udev->notifier_lock);
+	if (released)
+		drm_userptr_stat_inc(udev, DRM_USERPTR_STAT_STALE_RELEASES);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(drm_userptr_release_stale);
+
+/* ---------------------------------------------------------------------- */
 /* Teardown                                                               */
 
 /**
@@ -2021,13 +2254,15 @@ EXPORT_SYMBOL_GPL(drm_userptr_debug_invalidate_nonblock);
  * @up: the object; the device must be done with it (no unsignaled fence)
  *
  * Removes the object's notifier, which waits for a running invalidation of
- * the range, then drops the pins. Must not be called under the notifier
- * lock or from an invalidation callback.
+ * the range, then drops the pins, those pending release included (deferred
+ * release). Must not be called under the notifier lock or from an
+ * invalidation callback.
  */
 void drm_userptr_fini(struct drm_userptr *up)
 {
 	struct drm_userptr_device *udev = up->udev;
-	unsigned long c;
+	unsigned long c, stale_pinned = 0;
+	bool pending;
 
 	might_sleep();
 	lockdep_assert_not_held(&udev->notifier_lock);
@@ -2041,11 +2276,19 @@ void drm_userptr_fini(struct drm_userptr *up)
 	else
 		mmu_interval_notifier_remove(&up->notifier);
 	if (up->pages && drm_userptr_pins(udev)) {
-		for (c = 0; c < up->nchunks; c++)
-			if (!test_bit(c, up->stale) || test_bit(c, up->held))
+		for (c = 0; c < up->nchunks; c++) {
+			pending = udev->deferred_release &&
+				  test_bit(c, up->unpin);
+			if (pending)
+				stale_pinned += drm_userptr_chunk_pages(up, c);
+			if (!test_bit(c, up->stale) || test_bit(c, up->held) ||
+			    pending)
 				drm_userptr_unpin(up, up->pages + drm_userptr_chunk_first(c),
 						  drm_userptr_chunk_pages(up, c), true);
+		}
 	}
+	drm_userptr_stat_add(udev, DRM_USERPTR_STAT_STALE_PINNED_PAGES,
+			     -(long)stale_pinned);
 	drm_userptr_free_state(up);
 	atomic64_dec(&udev->stats[DRM_USERPTR_STAT_OBJECTS]);
 }

@@ -200,11 +200,37 @@ static void device_init_rejects_bad_backing(struct kunit *test)
 	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, udev);
 	KUNIT_EXPECT_EQ(test, drm_userptr_device_init(udev,
-						      (enum drm_userptr_backing)1000,
+						      (enum drm_userptr_backing)1000, 0,
 						      TEST_TIMEOUT_MS), -EINVAL);
 	KUNIT_EXPECT_EQ(test, drm_userptr_device_init(udev,
-						      (enum drm_userptr_backing)-1,
+						      (enum drm_userptr_backing)-1, 0,
 						      TEST_TIMEOUT_MS), -EINVAL);
+}
+
+/*
+ * device_init_deferred_needs_pins: deferred release is refused without pins,
+ * unknown flags are refused, and the pinned backing accepts it
+ */
+static void device_init_deferred_needs_pins(struct kunit *test)
+{
+	struct drm_userptr_device *udev;
+
+	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, udev);
+	KUNIT_EXPECT_EQ(test, drm_userptr_device_init(udev,
+						      DRM_USERPTR_BACKING_UNPINNED,
+						      DRM_USERPTR_DEVICE_RELEASE_DEFERRED,
+						      TEST_TIMEOUT_MS), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_userptr_device_init(udev,
+						      DRM_USERPTR_BACKING_PINNED,
+						      0x80000000u,
+						      TEST_TIMEOUT_MS), -EINVAL);
+	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
+						      DRM_USERPTR_BACKING_PINNED,
+						      DRM_USERPTR_DEVICE_RELEASE_DEFERRED,
+						      TEST_TIMEOUT_MS), 0);
+	KUNIT_EXPECT_TRUE(test, drm_userptr_device_release_deferred(udev));
+	drm_userptr_device_fini(udev);
 }
 
 /* device_init_rejects_zero_timeout: a zero retry bound is -EINVAL */
@@ -215,10 +241,10 @@ static void device_init_rejects_zero_timeout(struct kunit *test)
 	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, udev);
 	KUNIT_EXPECT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED,
+						      DRM_USERPTR_BACKING_PINNED, 0,
 						      0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_UNPINNED,
+						      DRM_USERPTR_BACKING_UNPINNED, 0,
 						      0), -EINVAL);
 }
 
@@ -232,7 +258,7 @@ static void device_init_resets_state(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, udev);
 	memset(udev, 0xa5, sizeof(*udev));
 	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_UNPINNED,
+						      DRM_USERPTR_BACKING_UNPINNED, 0,
 						      TEST_TIMEOUT_MS), 0);
 	KUNIT_EXPECT_EQ(test, udev->backing, DRM_USERPTR_BACKING_UNPINNED);
 	KUNIT_EXPECT_EQ(test, udev->retry_timeout_ms, TEST_TIMEOUT_MS);
@@ -281,7 +307,7 @@ static void stats_show_names_each_counter(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, names);
 	KUNIT_ASSERT_NOT_NULL(test, m.buf);
 	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED,
+						      DRM_USERPTR_BACKING_PINNED, 0,
 						      TEST_TIMEOUT_MS), 0);
 	stats_set(udev, 1000);
 	drm_userptr_device_stats_show(udev, &m);
@@ -330,7 +356,7 @@ static struct drm_userptr_device *test_udev(struct kunit *test,
 	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, udev);
 	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED,
+						      DRM_USERPTR_BACKING_PINNED, 0,
 						      timeout_ms), 0);
 	return udev;
 }
@@ -467,7 +493,7 @@ static struct test_ctx *test_ctx_init(struct kunit *test,
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	dma_resv_init(&ctx->resv);
-	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(&ctx->udev, backing,
+	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(&ctx->udev, backing, 0,
 						      TEST_TIMEOUT_MS), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_ctx_fini,
 							ctx), 0);
@@ -512,7 +538,7 @@ static void init_without_mm_fails(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	dma_resv_init(&ctx->resv);
 	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(&ctx->udev,
-						      DRM_USERPTR_BACKING_PINNED,
+						      DRM_USERPTR_BACKING_PINNED, 0,
 						      TEST_TIMEOUT_MS), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, test_ctx_fini,
 							ctx), 0);
@@ -741,6 +767,7 @@ static struct kunit_case drm_userptr_test_cases[] = {
 	KUNIT_CASE(check_args_rejects_unsynchronized),
 	KUNIT_CASE(check_args_errno_order),
 	KUNIT_CASE(device_init_rejects_bad_backing),
+	KUNIT_CASE(device_init_deferred_needs_pins),
 	KUNIT_CASE(device_init_rejects_zero_timeout),
 	KUNIT_CASE(device_init_resets_state),
 	KUNIT_CASE(stats_show_names_each_counter),

@@ -227,10 +227,10 @@ static int vblit_userptr_init(struct drm_userptr_device *udev)
 	int ret;
 
 	if (sysfs_streq(backing, "pinned"))
-		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_PINNED,
+		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_PINNED, 0,
 					       retry_timeout_ms);
 	if (sysfs_streq(backing, "unpinned"))
-		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_UNPINNED,
+		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_UNPINNED, 0,
 					       retry_timeout_ms);
 	vblit_topology = drm_userptr_topology_get(backing);
 	if (!vblit_topology) {
