@@ -39,6 +39,11 @@ module_param(backing, charp, 0444);
 MODULE_PARM_DESC(backing,
 		 "How userptr pages are held: pinned (default), unpinned; for benchmarks only, a comparator of drm_userptr_bench: legacy, aligned");
 
+static char *release = "invalidation";
+module_param(release, charp, 0444);
+MODULE_PARM_DESC(release,
+		 "When the pins of invalidated userptr pages are dropped: invalidation (default; by the invalidation callback, once the device is idle), deferred (before the next use or at the free; backing=pinned only)");
+
 static unsigned int retry_timeout_ms = 1000;
 module_param(retry_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(retry_timeout_ms,
@@ -179,6 +184,8 @@ static int vblit_stats_show(struct seq_file *m, void *unused)
 		   (long long)atomic64_read(&vdev->jobs_held));
 	seq_printf(m, "backing: %s\n",
 		   drm_userptr_device_backing_name(&vdev->udev));
+	seq_printf(m, "release_deferred: %d\n",
+		   drm_userptr_device_release_deferred(&vdev->udev));
 	drm_userptr_device_stats_show(&vdev->udev, m);
 	return 0;
 }
@@ -221,14 +228,29 @@ static const struct drm_userptr_topology *vblit_topology;
 /*
  * The backing parameter: a production backing, or the name of a comparator
  * topology registered by drm_userptr_bench (loaded for benchmarks only).
+ * The release parameter: deferred release needs the pinned backing, which
+ * the helper checks too.
  */
 static int vblit_userptr_init(struct drm_userptr_device *udev)
 {
+	u32 flags = 0;
 	int ret;
 
+	if (sysfs_streq(release, "deferred")) {
+		flags = DRM_USERPTR_DEVICE_RELEASE_DEFERRED;
+	} else if (!sysfs_streq(release, "invalidation")) {
+		pr_err("vblit: unknown release \"%s\" (invalidation, deferred)\n",
+		       release);
+		return -EINVAL;
+	}
+	if (flags && !sysfs_streq(backing, "pinned")) {
+		pr_err("vblit: release=deferred needs backing=pinned: only pins keep invalidated pages alive\n");
+		return -EINVAL;
+	}
+
 	if (sysfs_streq(backing, "pinned"))
-		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_PINNED, 0,
-					       retry_timeout_ms);
+		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_PINNED,
+					       flags, retry_timeout_ms);
 	if (sysfs_streq(backing, "unpinned"))
 		return drm_userptr_device_init(udev, DRM_USERPTR_BACKING_UNPINNED, 0,
 					       retry_timeout_ms);

@@ -41,6 +41,12 @@
  *    under the notifier lock that no invalidation ran since the validation,
  *    and add the job's fence to the reservations. A collision starts over
  *    from the validation until the helper's retry budget is spent (-EBUSY).
+ *    With release=deferred (the helper's DOC: Release modes), each userptr
+ *    object's stale pages are released right before its validation, once
+ *    the jobs on the object have signaled: the engine reads pages only for
+ *    a job whose fence is unsignaled, so the release never drops a page
+ *    under a running job, and the wait is for bounded work plus at most a
+ *    hold, as an invalidation's is in the other mode.
  * 3. From then on the job runs and signals whatever happens: the fd is
  *    installed, and the job is either released at once or held.
  *
@@ -425,17 +431,28 @@ static void vblit_job_abort(struct vblit_job *job, int err)
 	dma_fence_put(&job->fence);
 }
 
+/*
+ * Validate the job's userptr objects. With deferred release, their stale
+ * pages are released first: vblit has no bindings, only jobs, so waiting
+ * for the object's fences (which the helper checks under the notifier
+ * lock) is all it takes for the engine to be done with them; no job can be
+ * published on a stale object meanwhile. Does nothing in the other mode.
+ */
 static int vblit_job_validate(struct drm_gem_object **objs, unsigned int count,
 			      struct drm_userptr_budget *budget)
 {
+	struct drm_userptr *up;
 	unsigned int i;
 	int err;
 
 	for (i = 0; i < count; i++) {
 		if (!vblit_gem_is_userptr(objs[i]))
 			continue;
-		err = drm_userptr_validate(&to_vblit_userptr(objs[i])->up,
-					   i == 0, budget);
+		up = &to_vblit_userptr(objs[i])->up;
+		err = drm_userptr_release_stale(up, true);
+		if (err)
+			return err;
+		err = drm_userptr_validate(up, i == 0, budget);
 		if (err)
 			return err;
 	}
@@ -473,6 +490,9 @@ static int vblit_job_publish(struct vblit_job *job,
 	drm_userptr_budget_init(&budget, udev);
 retry:
 	err = vblit_job_validate(objs, count, &budget);
+	/* Deferred release: an invalidation came between release and validate. */
+	if (err == -ESTALE)
+		goto retry;
 	if (err)
 		return err;
 
@@ -686,7 +706,8 @@ static void vblit_exec_start(struct vblit_job *job, struct vblit_file *vfile,
  * -EFAULT for a userptr object of another process or a range no longer
  * (validly) mapped, -EBUSY when invalidations kept colliding until the
  * retry budget ran out (drm_userptr_budget_charge_submit()), -ERESTARTSYS or
- * -EINTR on a signal (also while waiting for a userfaultfd monitor),
+ * -EINTR on a signal (also while waiting for a userfaultfd monitor, or with
+ * release=deferred for the jobs still using an invalidated object's pages),
  * -ENOMEM.
  */
 int vblit_exec_ioctl(struct drm_device *drm, void *data, struct drm_file *file)
