@@ -9,7 +9,7 @@
 #                 ends with "N passed, N failed, N skipped"
 #
 #   make vm-exec CMD='<program> <args>' [KERNEL=6.12|6.1|debug]
-#                 [BACKING=pinned|unpinned]
+#                 [BACKING=pinned|unpinned|deferred]
 #                 boot a guest with the modules loaded, run the command,
 #                 then the end-of-pass checks; exits with its status
 #
@@ -47,7 +47,7 @@ vm-test: modules igt
 # (built on first use, like make test-debug).
 vm-exec: export VM_CMD = $(value CMD)
 vm-exec:
-	@[ -n "$$VM_CMD" ] || { echo "usage: make vm-exec CMD='<program> <args>' [KERNEL=6.12|6.1|debug] [BACKING=pinned|unpinned]" >&2; exit 2; }
+	@[ -n "$$VM_CMD" ] || { echo "usage: make vm-exec CMD='<program> <args>' [KERNEL=6.12|6.1|debug] [BACKING=pinned|unpinned|deferred]" >&2; exit 2; }
 	@if [ "$(KERNEL)" = debug ]; then \
 		KERNELS=6.12 scripts/deps.sh && scripts/debug-kernel.sh; \
 	else \

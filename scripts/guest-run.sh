@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Second stage of the guest, run from the host's root (read-only 9p).
 # Environment from the kernel command line: PROJECT, KSERIES, KV, KTREE,
-# MODDIR, PASSES (e.g. "pinned unpinned"), SUITES (binaries, or "all"),
+# MODDIR, PASSES (e.g. "pinned unpinned"; "deferred" is backing=pinned
+# release=deferred), SUITES (binaries, or "all"),
 # MODE (test|demo|bench|mesa|exec|i915); for bench BENCH_REPS, BENCH_SCALE,
 # BENCH_ONLY; for mesa MESA_TIER_ENV (see mesa-tests/guest.sh); for exec
 # the share's exec-cmd and exec-cwd files (scripts/vm-run.sh);
@@ -136,9 +137,15 @@ for entry in ${PASSES//,/ }; do
 	pass=${entry%%:*} pass_suites=${SUITES:-all}
 	[ "$entry" = "$pass" ] || pass_suites=${entry#*:}
 	# VBLIT_OPTS (kernel command line): more vblit parameters, separated
-	# by commas, e.g. a longer max_hold_ms for a slow debug kernel.
+	# by commas, e.g. a longer max_hold_ms for a slow debug kernel. The
+	# pass "deferred" is the pinned backing with deferred release
+	# (docs/testbed.md).
+	case "$pass" in
+	deferred) vblit_mode="backing=pinned release=deferred" ;;
+	*) vblit_mode="backing=$pass" ;;
+	esac
 	vblit_opts=${VBLIT_OPTS:-}
-	export VBLIT_MODULE_OPTS="backing=$pass ${vblit_opts//,/ }"
+	export VBLIT_MODULE_OPTS="$vblit_mode ${vblit_opts//,/ }"
 	# The tests' hooks; a user's command (exec) gets the module as
 	# production loads it. The benchmark comparators live in a module of
 	# their own.

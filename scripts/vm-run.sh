@@ -11,6 +11,7 @@
 #           results in build/results/i915: scripts/i915-guest.sh)
 # env: SUITES="vblit_basic ..." (default all), PASSES="pinned unpinned
 #      legacy:vblit_userptr aligned:vblit_userptr" (a pass is a backing,
+#      or "deferred": backing=pinned release=deferred, not run by default;
 #      optionally with its own suites after a colon, joined by +),
 #      VM_TIMEOUT seconds (default 1500), VM_APPEND extra kernel arguments,
 #      VM_SHARE results folder (default build/vm/KERNEL/share, for exec
