@@ -612,6 +612,29 @@ void vblit_check_pinned(int64_t expected, const char *what)
 		     what, vblit_stat_pinned_pages(), expected);
 }
 
+/**
+ * vblit_release_deferred - is vblit loaded with release=deferred?
+ *
+ * With deferred release an invalidation leaves the pins of the pages it
+ * makes stale until the next job on the object (or its close) releases
+ * them, and never waits for the device (the helper's DOC: Release modes).
+ *
+ * Returns: true if the stats say "release_deferred: 1".
+ */
+bool vblit_release_deferred(void)
+{
+	return vblit_stat("release_deferred") == 1;
+}
+
+/**
+ * vblit_require_release_at_invalidation - skip under release=deferred
+ * @why: what the subtest relies on that deferred release does not do
+ */
+void vblit_require_release_at_invalidation(const char *why)
+{
+	igt_require_f(!vblit_release_deferred(), "release=deferred: %s\n", why);
+}
+
 static bool vblit_stats_idle(void)
 {
 	static const char * const keys[] = {

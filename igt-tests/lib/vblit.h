@@ -111,6 +111,8 @@ bool vblit_stats_wait_idle(unsigned int timeout_ms);
 void vblit_assert_no_leaks(void);
 bool vblit_stat_wait(const char *key, int64_t value, unsigned int timeout_ms);
 void vblit_check_pinned(int64_t expected, const char *what);
+bool vblit_release_deferred(void);
+void vblit_require_release_at_invalidation(const char *why);
 
 /* Module lifetime. */
 bool vblit_module_loaded(void);
