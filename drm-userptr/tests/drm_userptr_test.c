@@ -281,9 +281,35 @@ static void stats_set(struct drm_userptr_device *udev, int base)
 		atomic64_set(&udev->stats[i], base ? base + i : 0);
 }
 
+/* The lines drm_userptr_device_stats_show() prints, NUL-terminated. */
+static char *stats_text(struct kunit *test, struct drm_userptr_device *udev)
+{
+	struct seq_file m = { .size = PAGE_SIZE };
+
+	m.buf = kunit_kzalloc(test, m.size + 1, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m.buf);
+	drm_userptr_device_stats_show(udev, &m);
+	KUNIT_ASSERT_LT(test, m.count, m.size);
+	m.buf[m.count] = '\0';
+	return m.buf;
+}
+
+static struct drm_userptr_device *stats_udev(struct kunit *test)
+{
+	struct drm_userptr_device *udev;
+
+	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, udev);
+	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
+						      DRM_USERPTR_BACKING_PINNED, 0,
+						      TEST_TIMEOUT_MS), 0);
+	return udev;
+}
+
 /*
  * stats_show_names_each_counter: one "name: value" line per counter, names
- * unique, values those of the counters, and the names tools rely on present.
+ * unique, values those of the counters, and the names tools rely on present;
+ * then the one derived line, leaked_pinned_pages.
  */
 static void stats_show_names_each_counter(struct kunit *test)
 {
@@ -292,40 +318,26 @@ static void stats_show_names_each_counter(struct kunit *test)
 		"submit_retries", "ebusy", "invalidations", "nonblock_ok",
 		"nonblock_refused",
 	};
-	struct drm_userptr_device *udev;
+	struct drm_userptr_device *udev = stats_udev(test);
 	const char **names;
-	struct seq_file m = {};
 	char *line, *cur;
 	int i, j, n = 0;
 
-	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
-	names = kunit_kcalloc(test, DRM_USERPTR_STAT_COUNT + 1, sizeof(*names),
+	names = kunit_kcalloc(test, DRM_USERPTR_STAT_COUNT, sizeof(*names),
 			      GFP_KERNEL);
-	m.size = PAGE_SIZE;
-	m.buf = kunit_kzalloc(test, m.size + 1, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, udev);
 	KUNIT_ASSERT_NOT_NULL(test, names);
-	KUNIT_ASSERT_NOT_NULL(test, m.buf);
-	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED, 0,
-						      TEST_TIMEOUT_MS), 0);
 	stats_set(udev, 1000);
-	drm_userptr_device_stats_show(udev, &m);
+	cur = stats_text(test, udev);
 	/* Back to zeros: fini WARNs about objects or pins left. */
 	stats_set(udev, 0);
 	drm_userptr_device_fini(udev);
-	KUNIT_ASSERT_LT(test, m.count, m.size);
-	m.buf[m.count] = '\0';
 
-	cur = m.buf;
-	while ((line = strsep(&cur, "\n")) && *line) {
+	while (n < DRM_USERPTR_STAT_COUNT && (line = strsep(&cur, "\n")) && *line) {
 		char *sep = strstr(line, ": ");
 		long long value;
 
 		KUNIT_ASSERT_NOT_NULL_MSG(test, sep, "line \"%s\"", line);
 		*sep = '\0';
-		KUNIT_ASSERT_LT_MSG(test, n, DRM_USERPTR_STAT_COUNT,
-				    "extra line \"%s\"", line);
 		KUNIT_EXPECT_EQ_MSG(test, kstrtoll(sep + 2, 10, &value), 0,
 				    "value of %s", line);
 		KUNIT_EXPECT_EQ_MSG(test, value, 1000 + n, "value of %s", line);
@@ -336,6 +348,8 @@ static void stats_show_names_each_counter(struct kunit *test)
 		names[n++] = line;
 	}
 	KUNIT_EXPECT_EQ(test, n, DRM_USERPTR_STAT_COUNT);
+	/* Objects exist (1000 + i of them): no pin counts as leaked. */
+	KUNIT_EXPECT_STREQ(test, cur ?: "", "leaked_pinned_pages: 0\n");
 	for (i = 0; i < ARRAY_SIZE(required); i++) {
 		bool found = false;
 
@@ -344,6 +358,25 @@ static void stats_show_names_each_counter(struct kunit *test)
 		KUNIT_EXPECT_TRUE_MSG(test, found, "no counter \"%s\"",
 				      required[i]);
 	}
+}
+
+/*
+ * stats_show_leaked_pinned_pages: with no object left, every pinned page
+ * is reported as leaked in the last line; with an object, none is.
+ */
+static void stats_show_leaked_pinned_pages(struct kunit *test)
+{
+	struct drm_userptr_device *udev = stats_udev(test);
+	char *text;
+
+	atomic64_set(&udev->stats[DRM_USERPTR_STAT_PINNED_PAGES], 7);
+	text = stats_text(test, udev);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "\nleaked_pinned_pages: 7\n"));
+	atomic64_set(&udev->stats[DRM_USERPTR_STAT_OBJECTS], 1);
+	text = stats_text(test, udev);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "\nleaked_pinned_pages: 0\n"));
+	stats_set(udev, 0);
+	drm_userptr_device_fini(udev);
 }
 
 /* -- the retry budget ------------------------------------------------------- */
@@ -771,6 +804,7 @@ static struct kunit_case drm_userptr_test_cases[] = {
 	KUNIT_CASE(device_init_rejects_zero_timeout),
 	KUNIT_CASE(device_init_resets_state),
 	KUNIT_CASE(stats_show_names_each_counter),
+	KUNIT_CASE(stats_show_leaked_pinned_pages),
 	KUNIT_CASE(budget_within_timeout_allows),
 	KUNIT_CASE(budget_storm_gives_ebusy),
 	KUNIT_CASE(budget_clock_starts_at_first_collision),
