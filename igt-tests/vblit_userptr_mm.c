@@ -662,12 +662,13 @@ static void test_ksm_merge(void)
 			merged &= vblit_page_pfn(ptr + i * PAGE) == theirs[i] &&
 				  (vblit_kpageflags(ptr + i * PAGE) >> VBLIT_KPF_KSM & 1);
 	}
-	igt_assert_f(merged, "ksmd did not merge the %zu pages in %.0f ms (%" PRId64 " full scans; pages_sharing %" PRId64 ", pages_unshared %" PRId64 ", pages_volatile %" PRId64 ")\n",
+	igt_assert_f(merged, "ksmd did not merge the %zu pages in %.0f ms (%" PRId64 " full scans; pages_sharing %" PRId64 ", pages_unshared %" PRId64 ", pages_volatile %" PRId64 ", pages_skipped %" PRId64 ")\n",
 		     n, vblit_elapsed_ms(&start),
 		     vblit_file_read_int(KSM_SYSFS "full_scans") - scans,
 		     vblit_file_read_int(KSM_SYSFS "pages_sharing"),
 		     vblit_file_read_int(KSM_SYSFS "pages_unshared"),
-		     vblit_file_read_int(KSM_SYSFS "pages_volatile"));
+		     vblit_file_read_int(KSM_SYSFS "pages_volatile"),
+		     vblit_file_read_int(KSM_SYSFS "pages_skipped"));
 	igt_info("merged after %.0f ms\n", vblit_elapsed_ms(&start));
 	check_moved("invalidations", inv, "KSM merge");
 	memcpy(merged_pfn, theirs, sizeof(merged_pfn));
