@@ -281,6 +281,20 @@ static void stats_set(struct drm_userptr_device *udev, int base)
 		atomic64_set(&udev->stats[i], base ? base + i : 0);
 }
 
+/* A device of the pinned backing with a retry timeout of @timeout_ms. */
+static struct drm_userptr_device *test_udev(struct kunit *test,
+					    unsigned int timeout_ms)
+{
+	struct drm_userptr_device *udev;
+
+	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, udev);
+	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
+						      DRM_USERPTR_BACKING_PINNED, 0,
+						      timeout_ms), 0);
+	return udev;
+}
+
 /* The lines drm_userptr_device_stats_show() prints, NUL-terminated. */
 static char *stats_text(struct kunit *test, struct drm_userptr_device *udev)
 {
@@ -292,18 +306,6 @@ static char *stats_text(struct kunit *test, struct drm_userptr_device *udev)
 	KUNIT_ASSERT_LT(test, m.count, m.size);
 	m.buf[m.count] = '\0';
 	return m.buf;
-}
-
-static struct drm_userptr_device *stats_udev(struct kunit *test)
-{
-	struct drm_userptr_device *udev;
-
-	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, udev);
-	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED, 0,
-						      TEST_TIMEOUT_MS), 0);
-	return udev;
 }
 
 /*
@@ -318,7 +320,7 @@ static void stats_show_names_each_counter(struct kunit *test)
 		"submit_retries", "ebusy", "invalidations", "nonblock_ok",
 		"nonblock_refused",
 	};
-	struct drm_userptr_device *udev = stats_udev(test);
+	struct drm_userptr_device *udev = test_udev(test, TEST_TIMEOUT_MS);
 	const char **names;
 	char *line, *cur;
 	int i, j, n = 0;
@@ -366,7 +368,7 @@ static void stats_show_names_each_counter(struct kunit *test)
  */
 static void stats_show_leaked_pinned_pages(struct kunit *test)
 {
-	struct drm_userptr_device *udev = stats_udev(test);
+	struct drm_userptr_device *udev = test_udev(test, TEST_TIMEOUT_MS);
 	char *text;
 
 	atomic64_set(&udev->stats[DRM_USERPTR_STAT_PINNED_PAGES], 7);
@@ -380,19 +382,6 @@ static void stats_show_leaked_pinned_pages(struct kunit *test)
 }
 
 /* -- the retry budget ------------------------------------------------------- */
-
-static struct drm_userptr_device *test_udev(struct kunit *test,
-					    unsigned int timeout_ms)
-{
-	struct drm_userptr_device *udev;
-
-	udev = kunit_kzalloc(test, sizeof(*udev), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, udev);
-	KUNIT_ASSERT_EQ(test, drm_userptr_device_init(udev,
-						      DRM_USERPTR_BACKING_PINNED, 0,
-						      timeout_ms), 0);
-	return udev;
-}
 
 /* budget_within_timeout_allows: collisions inside the timeout may retry */
 static void budget_within_timeout_allows(struct kunit *test)
