@@ -39,7 +39,12 @@ import sys
 import threading
 import time
 
-BAD_DMESG = re.compile(r"BUG:|WARNING:|Oops|Call Trace")
+# The IGT runner's kernel-log reader and expected-skip parser serve here too.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "igt-tests", "runner"))
+from igt_run import BAD_DMESG, kmsg_record  # noqa: E402
+from summarize import parse_skips  # noqa: E402
+
 RUNNING = re.compile(r"^i915: Running (\S+)$")
 FAILED = re.compile(r"^i915/(\S+): (\S+) failed with error (-?\d+)$")
 PARAM = re.compile(r"^(igt__\d+__mock_(\w+)):")
@@ -77,12 +82,7 @@ class KmsgReader(threading.Thread):
                 raise
             if not rec:
                 return
-            text = rec.decode("utf-8", "replace")
-            head, _, msg = text.partition(";")
-            fields = head.split(",")
-            usec = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
-            # Continuation lines (" KEY=value") carry device info: drop them.
-            self.lines.append((usec, msg.split("\n")[0]))
+            self.lines.append(kmsg_record(rec))
 
     def finish(self):
         """Read what is left, then stop."""
@@ -97,16 +97,11 @@ def read_skips(path):
     """{"<test>@<subtest>": reason} of the expected-skip list's exact
     names (globs cannot be passed to st_filter)."""
     skips = {}
-    if not path:
-        return skips
-    with open(path) as f:
-        for raw in f:
-            text, _, reason = raw.partition("#")
-            name = text.strip()
-            if name.startswith("mock/"):
-                name = name[len("mock/"):]
-            if "@" in name and not re.search(r"[*?\[]", name):
-                skips[name] = reason.strip() or "listed"
+    for name, reason in parse_skips(path):
+        if name.startswith("mock/"):
+            name = name[len("mock/"):]
+        if "@" in name and not re.search(r"[*?\[]", name):
+            skips[name] = reason or "listed"
     return skips
 
 

@@ -43,6 +43,15 @@ def log(msg):
     print(msg, flush=True)
 
 
+def kmsg_record(rec):
+    """(usec, message) of one /dev/kmsg record (bytes); the continuation
+    lines (" KEY=value", device info) are dropped."""
+    head, _, msg = rec.decode("utf-8", "replace").partition(";")
+    fields = head.split(",")
+    usec = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
+    return usec, msg.split("\n")[0]
+
+
 class Kmsg:
     """Kernel log lines appearing between mark() and collect().
 
@@ -86,12 +95,7 @@ class Kmsg:
                 break  # EAGAIN: nothing more
             if not rec:
                 break
-            text = rec.decode("utf-8", "replace")
-            head, _, msg = text.partition(";")
-            fields = head.split(",")
-            usec = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
-            # Continuation lines (" KEY=value") carry device info: drop them.
-            msg = msg.split("\n")[0]
+            usec, msg = kmsg_record(rec)
             out.append("[%5d.%06d] %s" % (usec // 1000000, usec % 1000000, msg))
         return "\n".join(out)
 
