@@ -1840,9 +1840,8 @@ static bool pins_back(const struct pins *before)
 
 	for (int i = 0; i < 1000; i++) {
 		now = pins_now();
-		/* FOLL_PIN is system-wide: others' pins may have gone since. */
 		if (now.pinned == before->pinned && now.objects == before->objects &&
-		    now.foll <= before->foll)
+		    now.foll == before->foll)
 			return true;
 		usleep(10 * 1000);
 	}

@@ -1432,11 +1432,7 @@ int64_t vblit_foll_pin_balance(void)
 /**
  * vblit_foll_pin_wait - poll until the FOLL_PIN balance is back at @balance
  *
- * Unpins can be deferred to a job's completion, hence the polling. The
- * balance is the whole system's: pins some other user held when @balance
- * was read (16 of them once, at the start of a race subtest) may be gone
- * by now, so below @balance counts as back; only pins left above it are
- * a leak.
+ * Unpins can be deferred to a job's completion, hence the polling.
  * Returns: whether it got there within @timeout_ms.
  */
 bool vblit_foll_pin_wait(int64_t balance, unsigned int timeout_ms)
@@ -1444,7 +1440,7 @@ bool vblit_foll_pin_wait(int64_t balance, unsigned int timeout_ms)
 	struct timespec start;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (vblit_foll_pin_balance() > balance) {
+	while (vblit_foll_pin_balance() != balance) {
 		if (vblit_elapsed_ms(&start) > timeout_ms)
 			return false;
 		usleep(10 * 1000);
