@@ -62,6 +62,9 @@ stat_of() { sed -n "s/^$1: //p" /sys/kernel/debug/vblit/stats 2>/dev/null; }
 # unload must equal the one before the load; a leak the module's own
 # counters miss shows here. "?" if the kernel has no such counters.
 foll_pin_balance() {
+	# Fold every CPU's pending vmstat deltas first: without it the two
+	# counters lag by up to a per-CPU threshold each.
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null
 	awk '$1 == "nr_foll_pin_acquired" { a = $2 } $1 == "nr_foll_pin_released" { r = $2 }
 		END { if (a == "" || r == "") print "?"; else printf "%d\n", a - r }' /proc/vmstat
 }

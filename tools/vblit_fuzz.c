@@ -1823,8 +1823,19 @@ static long long read_key(const char *path, const char *key)
 static struct pins pins_now(void)
 {
 	static const char stats[] = "/sys/kernel/debug/vblit/stats";
-	long long acq = read_key("/proc/vmstat", "nr_foll_pin_acquired");
-	long long rel = read_key("/proc/vmstat", "nr_foll_pin_released");
+	long long acq, rel;
+	int fd;
+
+	/* Fold every CPU's pending vmstat deltas in first (root only). */
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = write(fd, "1", 1);
+
+		(void)n;	/* refused: read the counters as they are */
+		close(fd);
+	}
+	acq = read_key("/proc/vmstat", "nr_foll_pin_acquired");
+	rel = read_key("/proc/vmstat", "nr_foll_pin_released");
 
 	return (struct pins){
 		.pinned = read_key(stats, "pinned_pages"),
